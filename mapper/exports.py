@@ -1,0 +1,59 @@
+"""GeoJSON and CSV writers (RFC 7946; spreadsheet-safe CSV)."""
+
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
+
+from mapper import geo
+
+GEOJSON_MIMETYPE = "application/geo+json"
+
+
+def feature(geom, properties, feature_id=None):
+    """Return an RFC 7946 Feature: lon/lat, 6 decimals, counter-clockwise exterior rings."""
+    result = {"type": "Feature"}
+    if feature_id is not None:
+        result["id"] = feature_id
+    result["geometry"] = mapping(geo.for_rfc7946(geom)) if geom is not None else None
+    result["properties"] = properties
+    return result
+
+
+def feature_collection(features, **members):
+    """Return a FeatureCollection (never with a `crs` member) with any extra members."""
+    return {"type": "FeatureCollection", **members, "features": list(features)}
+
+
+def ward_properties(ward):
+    return {
+        "ward_code": ward.code,
+        "ward_name": ward.name,
+        "la_code": ward.la_code,
+        "la_name": ward.la_name,
+        "vintage": ward.vintage,
+        "population": ward.population,
+    }
+
+
+def group_properties(group):
+    """Return the public fields of a group: nothing about who registered it."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "categories": [c.slug for c in group.categories],
+        "kind": group.kind,
+        "ward_code": group.ward.code if group.ward else None,
+        "ward_name": group.ward.name if group.ward else None,
+        "address": group.address,
+        "postcode": group.postcode,
+        "website": group.website,
+        "contact": group.contact_public,
+        "meeting_times": group.meeting_times,
+        "charity_number": group.charity_number,
+        "status": group.status,
+        "last_verified": group.last_verified.isoformat() if group.last_verified else None,
+    }
+
+
+def group_feature(group):
+    return feature(to_shape(group.geom), group_properties(group), feature_id=group.id)

@@ -1,0 +1,81 @@
+"""folium map builders. Every asset is served by the app; data is fetched, not inlined.
+
+User-supplied strings never pass through folium: popups and tooltips are built in the
+browser from fetched JSON with textContent (static/js/map.js), so they are always escaped.
+"""
+
+import folium
+import xstatic.pkg.leaflet
+import xstatic.pkg.leaflet_markercluster
+from branca.element import MacroElement
+from flask import url_for
+from jinja2 import Template
+
+# Vendor packages served under /vendor/<name>/<file> (see views.vendor).
+VENDOR_DIRS = {
+    "leaflet": xstatic.pkg.leaflet.BASE_DIR,
+    "markercluster": xstatic.pkg.leaflet_markercluster.BASE_DIR,
+}
+
+
+def vendor_url(name, filename):
+    return url_for("web.vendor", name=name, filename=filename)
+
+
+def map_assets():
+    """Return the (scripts, stylesheets) every map page needs, all served by the app."""
+    scripts = [
+        vendor_url("leaflet", "leaflet.js"),
+        vendor_url("markercluster", "leaflet.markercluster.js"),
+        url_for("static", filename="js/map.js"),
+    ]
+    styles = [
+        vendor_url("leaflet", "leaflet.css"),
+        vendor_url("markercluster", "MarkerCluster.css"),
+        vendor_url("markercluster", "MarkerCluster.Default.css"),
+    ]
+    return scripts, styles
+
+
+class DataLayers(MacroElement):
+    """Fetches the map's layers from JSON endpoints once the map exists."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        CommunityMap.start({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, **options):
+        super().__init__()
+        self._name = "DataLayers"
+        self.options = options
+
+
+def base_map(tile_url="", attribution="", **kwargs):
+    """Return a folium Map that loads nothing from outside the app."""
+    fmap = folium.Map(tiles=None, control_scale=True, **kwargs)
+    # Without a tile layer Leaflet has no maxZoom, and marker clustering needs one.
+    fmap.options["maxZoom"] = 19
+    # Per map, not library-wide: changing folium's global lists leaks between maps.
+    fmap.default_js = []
+    fmap.default_css = []
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=attribution or " ", name="Base map").add_to(fmap)
+    return fmap
+
+
+def render_parts(fmap):
+    """Return the map's HTML element and script, for embedding in one of our pages."""
+    root = fmap.get_root()
+    root.render()
+    return {"map_html": root.html.render(), "map_script": root.script.render()}
+
+
+def home_map(tile_url, attribution, wards_url, groups_url):
+    """Build the home page map: wards, with groups as clustered markers."""
+    fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
+    DataLayers(wards_url=wards_url, groups_url=groups_url).add_to(fmap)
+    return render_parts(fmap)

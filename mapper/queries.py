@@ -1,0 +1,44 @@
+"""Read-only look-ups of public records: wards, groups, services."""
+
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from mapper import db
+from mapper.models import Category, CommunityGroup, Ward, group_categories
+
+
+def wards(session, la_codes=(), codes=(), vintage=None):
+    """Return [(ward, shapely geometry)] ordered by code: the current wards by default."""
+    query = select(Ward, func.ST_AsBinary(Ward.geom)).order_by(Ward.code, Ward.vintage)
+    query = query.where(Ward.vintage == vintage) if vintage else query.where(Ward.current)
+    if la_codes:
+        query = query.where(Ward.la_code.in_(la_codes))
+    if codes:
+        query = query.where(Ward.code.in_(codes))
+    rows = session.execute(query).all()
+    return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
+
+
+def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
+    """Return up to `limit` active groups with id above `after`, ordered by id."""
+    query = (
+        select(CommunityGroup)
+        .where(CommunityGroup.status == "active", CommunityGroup.id > after)
+        .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
+        .order_by(CommunityGroup.id)
+        .limit(limit)
+    )
+    if lonlat_box:
+        query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
+    if ward_codes:
+        query = query.join(Ward, CommunityGroup.ward_id == Ward.id).where(Ward.code.in_(ward_codes))
+    if categories:
+        query = query.where(
+            CommunityGroup.id.in_(
+                select(group_categories.c.group_id)
+                .join(Category, Category.id == group_categories.c.category_id)
+                .where(Category.slug.in_(categories))
+            )
+        )
+    return list(session.scalars(query))

@@ -1,0 +1,62 @@
+"""Factories that build records through the registry, as the app itself would."""
+
+from datetime import date
+
+import geopandas as gpd
+from shapely.geometry import MultiPolygon, Point, box
+
+from mapper import registry
+from mapper.models import CommunityGroup, Service
+
+
+def make_wards(session, wards, la_code="E08000099", la_name="Testshire", vintage="2024"):
+    """Save wards given as {code: (name, polygon)}; returns {code: Ward}."""
+    frame = gpd.GeoDataFrame(
+        {
+            "code": list(wards),
+            "name": [name for name, _ in wards.values()],
+            "la_code": la_code,
+            "la_name": la_name,
+            "vintage": vintage,
+        },
+        geometry=[
+            MultiPolygon([poly]) if poly.geom_type == "Polygon" else poly
+            for _, poly in wards.values()
+        ],
+        crs="EPSG:4326",
+    )
+    registry.save_wards(session, frame)
+    session.commit()
+    return {w.code: w for w in registry.current_wards_by_code(session, list(wards))}
+
+
+def two_wards(session):
+    """Two unit-ish squares side by side sharing the edge lon = -2.0."""
+    return make_wards(
+        session,
+        {
+            "E05000002": ("West Ward", box(-2.1, 53.4, -2.0, 53.5)),
+            "E05000001": ("East Ward", box(-2.0, 53.4, -1.9, 53.5)),
+        },
+    )
+
+
+def make_group(session, name, lonlat, status="active", categories=(), **values):
+    group = CommunityGroup(
+        name=name,
+        geom=registry.to_wkb_element(Point(*lonlat)),
+        status=status,
+        categories=registry.categories_by_slug(session, categories),
+        active_from=values.pop("active_from", date(2020, 1, 1)),
+        **values,
+    )
+    session.add(group)
+    session.commit()
+    return group
+
+
+def make_service(session, name, lonlat, **values):
+    service = Service(name=name, geom=registry.to_wkb_element(Point(*lonlat)), **values)
+    session.add(service)
+    session.commit()
+    return service
