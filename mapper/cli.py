@@ -74,9 +74,7 @@ def demo():
 
 
 def _safe_url():
-    return db.normalise_url(current_app.config["DATABASE_URL"]).render_as_string(
-        hide_password=True
-    )
+    return db.normalise_url(current_app.config["DATABASE_URL"]).render_as_string(hide_password=True)
 
 
 def init_app(app):
