@@ -23,6 +23,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 BACKENDS = os.environ.get("MAPPER_TEST_BACKENDS", "spatialite,postgis").split(",")
 SECRET = "test-secret-key"  # noqa: S105
+# The real UK open data shared beside the repository (never copied into it).
+GEODATA = Path(
+    os.environ.get("MAPPER_GEODATA", Path(__file__).resolve().parents[2] / "shared" / "geodata")
+)
+
+
+@pytest.fixture(scope="session")
+def geodata():
+    """The folder of real UK open data; tests that need it fail loudly when it is missing."""
+    if not (GEODATA / "SOURCES.md").exists():
+        pytest.fail(f"The shared geodata is not at {GEODATA} (set MAPPER_GEODATA)", pytrace=False)
+    return GEODATA
 
 
 @pytest.fixture(scope="session")
