@@ -5,6 +5,7 @@ Imports nothing of ours. Coordinates are lon/lat (EPSG:4326) unless a name says 
 
 import numpy as np
 import shapely
+from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 SRID = 4326
@@ -73,3 +74,32 @@ def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
     """Return `geom` with exterior rings counter-clockwise and coordinates rounded."""
     geom = shapely.transform(geom, lambda xy: np.round(xy, decimals))
     return shapely.orient_polygons(geom, exterior_cw=False)
+
+
+METRES_PER_DEGREE = 111_320  # of latitude, and of longitude at the equator
+
+
+def expand_box(lonlat_box, metres):
+    """Return a lon/lat box grown by at least `metres` on every side."""
+    min_lon, min_lat, max_lon, max_lat = lonlat_box
+    dlat = metres / METRES_PER_DEGREE
+    widest_lat = min(max(abs(min_lat), abs(max_lat)) + dlat, 89.0)
+    dlon = metres / (METRES_PER_DEGREE * np.cos(np.radians(widest_lat)))
+    return (
+        max(min_lon - dlon, -180.0),
+        max(min_lat - dlat, -90.0),
+        min(max_lon + dlon, 180.0),
+        min(max_lat + dlat, 90.0),
+    )
+
+
+def distances_m(geom, points):
+    """Return the distance in metres from `geom` to each lon/lat point (0 inside it)."""
+    centre = geom.centroid
+    local = f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +units=m +ellps=WGS84"
+    transformer = Transformer.from_crs(WGS84, local, always_xy=True)
+
+    def project(xy):
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.distance(shapely.transform(geom, project), shapely.transform(points, project))
