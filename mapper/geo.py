@@ -76,7 +76,9 @@ def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
     return shapely.orient_polygons(geom, exterior_cw=False)
 
 
-METRES_PER_DEGREE = 111_320  # of latitude, and of longitude at the equator
+# Slightly fewer metres than any degree of latitude (110.6-111.7 km) or of longitude at the
+# equator, so that boxes grown with it are never too small.
+METRES_PER_DEGREE = 110_000
 
 
 def expand_box(lonlat_box, metres):

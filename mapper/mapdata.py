@@ -236,7 +236,8 @@ def nearby_groups(session, ward, ward_geom, metres=NEARBY_METRES):
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))
 
 
-LIST_LIMIT = 100  # a page lists at most this many groups or services, and says how many more
+LIST_LIMIT = 40  # a page lists at most this many groups or services, and says how many more
+MAX_KINDS = 60
 
 
 def listed(session, model, ward, limit=LIST_LIMIT):
@@ -256,14 +257,16 @@ def filter_choices(session):
         .order_by(func.max(Ward.la_name), Ward.la_code)
     ).all()
     categories = session.execute(select(Category.slug, Category.name).order_by(Category.name)).all()
+    # Kinds are free text: offer the most used ones only, so the page stays small.
     kinds = session.scalars(
         select(CommunityGroup.kind)
         .where(CommunityGroup.status == "active", CommunityGroup.kind.is_not(None))
         .group_by(CommunityGroup.kind)
-        .order_by(CommunityGroup.kind)
+        .order_by(func.count().desc(), CommunityGroup.kind)
+        .limit(MAX_KINDS)
     ).all()
     return {
         "la": [(code, name or code) for code, name in las],
         "category": [tuple(row) for row in categories],
-        "kind": [(kind, kind) for kind in kinds if kind.strip()],
+        "kind": [(kind, kind) for kind in sorted(kinds) if kind.strip()],
     }
