@@ -95,7 +95,7 @@ PRIORITIES = [
         "Strong activity with coordinator coverage",
     ),
 ]
-NO_DATA_COLOUR = "#bdbdbd"
+NO_DATA_COLOUR = "#969696"
 
 
 def legend(classes):
