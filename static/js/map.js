@@ -163,6 +163,23 @@ var CommunityMap = (function () {
     });
   }
 
+  /* Let keyboard users reach a ward's shape and open its popup with Enter or Space. */
+  function focusable(layer, props) {
+    layer.on("add", function () {
+      var path = layer.getElement();
+      if (!path) return;
+      path.setAttribute("data-ward", props.ward_code);
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", props.ward_name + ": show its figures");
+      path.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        layer.openPopup(layer.getCenter ? layer.getCenter() : undefined);
+      });
+    });
+  }
+
   /* ---- Home page: the choropleth, filters, legend, downloads and the table. ---- */
 
   function classesByValue(classes) {
@@ -343,6 +360,7 @@ var CommunityMap = (function () {
           return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
         });
         layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
+        focusable(layer, feature.properties);
       }
     }).addTo(map);
     var groups = clusterGroup();
