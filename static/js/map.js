@@ -76,15 +76,21 @@ var CommunityMap = (function () {
     if (window.console) console.warn(error);
   }
 
-  /* Popups whose content is fetched when opened: details stay out of the marker data. */
+  /* Popups whose content is fetched when opened: details stay out of the marker data, and
+     no popup exists until someone asks for one. */
   function lazyPopup(layer, url, build) {
-    layer.bindPopup(element("p", "Loading…"));
-    layer.on("popupopen", function () {
+    layer.bindPopup(function () {
+      var box = element("div", "Loading…");
       fetchJSON(url).then(function (data) {
-        layer.setPopupContent(build(data));
+        box.textContent = "";
+        box.appendChild(build(data));
+        // Keep the built content, so the next opening needs no fetch (and so that update()
+        // does not call this function again).
+        layer.setPopupContent(box);
       }).catch(function () {
-        layer.setPopupContent(element("p", "The details could not be loaded."));
+        box.textContent = "The details could not be loaded.";
       });
+      return box;
     });
   }
 
