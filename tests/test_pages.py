@@ -228,3 +228,14 @@ def test_map_pages_stay_under_100_kb_however_much_data_there_is(client, session)
         assert response.status_code == 200, url
         assert len(response.get_data()) < PAGE_LIMIT, url
     assert len(client.get("/map/groups.json").get_json()["rows"]) == 5200  # fetched, not inlined
+
+
+def test_every_map_page_uses_the_configured_tiles_and_their_attribution(app, session, client):
+    app.config.update(
+        TILE_URL="http://127.0.0.1:9999/{z}/{x}/{y}.png", TILE_ATTRIBUTION="Our tiles"
+    )
+    two_wards(session)
+    group = make_group(session, "Walkers", (-2.05, 53.45))
+    for url in ("/", "/wards/E05000002", f"/groups/{group.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "http://127.0.0.1:9999/{z}/{x}/{y}.png" in html and "Our tiles" in html, url
