@@ -107,15 +107,26 @@ def display_wards(session, la_codes=(), codes=(), lonlat_box=None):
     return _cached(key, build)
 
 
-def _in_categories(id_column, link_table, link_column, slugs):
-    return id_column.in_(
-        select(link_column)
-        .join(Category, Category.id == link_table.c.category_id)
-        .where(Category.slug.in_(slugs))
+# How each kind of marker links to its categories.
+CATEGORY_LINKS = {
+    CommunityGroup: group_categories.c.group_id,
+    Service: service_categories.c.service_id,
+}
+
+
+def _markers(session, model, la_codes, ward_codes, categories, lonlat_box, where=()):
+    query = select(model.id, func.ST_X(model.geom), func.ST_Y(model.geom), model.name).where(
+        model.status == "active", *where
     )
-
-
-def _markers(session, model, query, la_codes, ward_codes, lonlat_box):
+    if categories:
+        link = CATEGORY_LINKS[model]
+        query = query.where(
+            model.id.in_(
+                select(link)
+                .join(Category, Category.id == link.table.c.category_id)
+                .where(Category.slug.in_(categories))
+            )
+        )
     if la_codes or ward_codes:
         query = query.join(Ward, model.ward_id == Ward.id)
         if la_codes:
@@ -132,35 +143,15 @@ def _markers(session, model, query, la_codes, ward_codes, lonlat_box):
 
 def group_markers(session, la_codes=(), ward_codes=(), categories=(), kinds=(), lonlat_box=None):
     """Return [id, lon, lat, name] of each active group in scope; details are fetched on click."""
-    query = select(
-        CommunityGroup.id,
-        func.ST_X(CommunityGroup.geom),
-        func.ST_Y(CommunityGroup.geom),
-        CommunityGroup.name,
-    ).where(CommunityGroup.status == "active")
-    if categories:
-        query = query.where(
-            _in_categories(
-                CommunityGroup.id, group_categories, group_categories.c.group_id, categories
-            )
-        )
-    if kinds:
-        query = query.where(CommunityGroup.kind.in_(kinds))
-    return _markers(session, CommunityGroup, query, la_codes, ward_codes, lonlat_box)
+    where = [CommunityGroup.kind.in_(kinds)] if kinds else []
+    return _markers(
+        session, CommunityGroup, la_codes, ward_codes, categories, lonlat_box, where=where
+    )
 
 
 def service_markers(session, la_codes=(), ward_codes=(), categories=(), lonlat_box=None):
     """Return [id, lon, lat, name] of each active service in scope."""
-    query = select(
-        Service.id, func.ST_X(Service.geom), func.ST_Y(Service.geom), Service.name
-    ).where(Service.status == "active")
-    if categories:
-        query = query.where(
-            _in_categories(
-                Service.id, service_categories, service_categories.c.service_id, categories
-            )
-        )
-    return _markers(session, Service, query, la_codes, ward_codes, lonlat_box)
+    return _markers(session, Service, la_codes, ward_codes, categories, lonlat_box)
 
 
 def service_properties(service):

@@ -45,50 +45,74 @@ def imd_sentence(decile):
     return f"Among the {(11 - decile) * 10}% least deprived areas nationally (1 = most deprived)."
 
 
+def share(value):
+    return f"{round(value * 100)}%"
+
+
+# The figures set against the other wards: key, label, how the value reads, how the sentence
+# reads, and what to say when the value is missing (None: leave the figure out).
+COMPARED = [
+    ("population", "Residents", amount, lambda v: f"{amount(v)} residents",
+     "Population figures have not been imported."),
+    ("groups", "Community groups", amount,
+     lambda v: f"{plural(v, 'active group')} based in the ward", "No groups are counted."),
+    ("groups_per_1k", "Groups per 1,000 residents", amount,
+     lambda v: f"{plural(v, 'group')} per 1,000 residents", "Needs population figures."),
+    ("services", "Services", amount,
+     lambda v: f"{plural(v, 'service')} based in the ward", "No services are counted."),
+    ("services_per_1k", "Services per 1,000 residents", amount,
+     lambda v: f"{plural(v, 'service')} per 1,000 residents", None),
+    ("coordinator_coverage", "Coordinator coverage", share,
+     lambda v: f"{share(v)} of the ward's area is inside a Local Area Coordinator's patch",
+     "No part of the ward is inside a Local Area Coordinator's patch."),
+    ("nearest_group_km", "Nearest group", lambda v: f"{amount(v, 2)} km",
+     lambda v: f"The nearest active group is {amount(v, 2)} km from the middle of the ward",
+     "There are no active groups anywhere."),
+]  # fmt: skip
+
+
+ORDER = [
+    "activity_class",
+    "priority",
+    "groups",
+    "groups_per_1k",
+    "groups_serving",
+    "groups_stale",
+    "nearest_group_km",
+    "services",
+    "services_per_1k",
+    "coordinator_coverage",
+    "population",
+    "imd_decile",
+]
+
+
 def figures(row, rows, place, classes=None):
     """Return [{key, label, value, sentence}] for the ward `row` among all `rows` in scope."""
     others = [r for r in rows if r["ward_code"] != row["ward_code"]]
     classes = classes or {}
-
-    def versus(key):
-        return compared(row.get(key), [r.get(key) for r in others], place)
-
-    def with_comparison(text, key):
-        comparison = versus(key)
-        return f"{text} — {comparison}." if comparison else f"{text}."
-
-    groups, services = row["groups"], row["services"]
-    result = []
+    result = {}
 
     def add(key, label, value, sentence):
-        result.append({"key": key, "label": label, "value": value, "sentence": sentence})
+        result[key] = {"key": key, "label": label, "value": value, "sentence": sentence}
 
-    population = row.get("population")
-    if is_missing(population):
-        add("population", "Residents", "not known", "Population figures have not been imported.")
-    else:
+    for key, label, reads, says, missing in COMPARED:
+        value = row.get(key)
+        if key == "coordinator_coverage" and not is_missing(value) and value <= 0:
+            value = None
+        if is_missing(value):
+            if missing is not None:
+                add(key, label, "not known" if key != "coordinator_coverage" else "none", missing)
+            continue
+        comparison = compared(value, [r.get(key) for r in others], place)
         add(
-            "population",
-            "Residents",
-            amount(population),
-            with_comparison(f"{amount(population)} residents", "population"),
+            key,
+            label,
+            reads(value),
+            f"{says(value)} — {comparison}." if comparison else f"{says(value)}.",
         )
-    add(
-        "groups",
-        "Community groups",
-        amount(groups),
-        with_comparison(f"{plural(groups, 'active group')} based in the ward", "groups"),
-    )
-    per_1k = row.get("groups_per_1k")
-    if is_missing(per_1k):
-        add("groups_per_1k", "Groups per 1,000 residents", "not known", "Needs population figures.")
-    else:
-        add(
-            "groups_per_1k",
-            "Groups per 1,000 residents",
-            amount(per_1k),
-            with_comparison(f"{plural(per_1k, 'group')} per 1,000 residents", "groups_per_1k"),
-        )
+
+    groups = row.get("groups") or 0
     serving = row.get("groups_serving") or 0
     add(
         "groups_serving",
@@ -107,54 +131,6 @@ def figures(row, rows, place, classes=None):
         if groups
         else "No groups to check.",
     )
-    add(
-        "services",
-        "Services",
-        amount(services),
-        with_comparison(f"{plural(services, 'service')} based in the ward", "services"),
-    )
-    services_per_1k = row.get("services_per_1k")
-    if not is_missing(services_per_1k):
-        add(
-            "services_per_1k",
-            "Services per 1,000 residents",
-            amount(services_per_1k),
-            with_comparison(
-                f"{plural(services_per_1k, 'service')} per 1,000 residents", "services_per_1k"
-            ),
-        )
-    coverage = row.get("coordinator_coverage")
-    if is_missing(coverage) or coverage <= 0:
-        add(
-            "coordinator_coverage",
-            "Coordinator coverage",
-            "none",
-            "No part of the ward is inside a Local Area Coordinator's patch.",
-        )
-    else:
-        share = f"{round(coverage * 100)}%"
-        add(
-            "coordinator_coverage",
-            "Coordinator coverage",
-            share,
-            with_comparison(
-                f"{share} of the ward's area is inside a Local Area Coordinator's patch",
-                "coordinator_coverage",
-            ),
-        )
-    nearest = row.get("nearest_group_km")
-    if is_missing(nearest):
-        add("nearest_group_km", "Nearest group", "none", "There are no active groups anywhere.")
-    else:
-        add(
-            "nearest_group_km",
-            "Nearest group",
-            f"{amount(nearest, 2)} km",
-            with_comparison(
-                f"The nearest active group is {amount(nearest, 2)} km from the middle of the ward",
-                "nearest_group_km",
-            ),
-        )
     decile = row.get("imd_decile")
     add(
         "imd_decile",
@@ -171,4 +147,4 @@ def figures(row, rows, place, classes=None):
             known["label"] if known else str(value),
             f"{known['description']}." if known else "",
         )
-    return result
+    return [result[key] for key in ORDER if key in result]

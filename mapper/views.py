@@ -131,32 +131,28 @@ def map_wards():
 MARKER_FIELDS = ["id", "lon", "lat", "name"]
 
 
+def marker_scope(args):
+    """Parse the filters every marker layer takes: la, ward, category, bbox."""
+    return {
+        "la_codes": params.codes(args, "la"),
+        "ward_codes": params.codes(args, "ward"),
+        "categories": params.words(args, "category"),
+        "lonlat_box": params.bbox(args),
+    }
+
+
 @web.get("/map/groups.json")
 def map_groups():
     """Active groups as compact [id, lon, lat, name] rows for clustered markers."""
-    args = request.args
-    rows = mapdata.group_markers(
-        get_session(),
-        la_codes=params.codes(args, "la"),
-        ward_codes=params.codes(args, "ward"),
-        categories=params.words(args, "category"),
-        kinds=params.words(args, "kind"),
-        lonlat_box=params.bbox(args),
-    )
+    kinds = params.words(request.args, "kind")
+    rows = mapdata.group_markers(get_session(), kinds=kinds, **marker_scope(request.args))
     return compact_json({"fields": MARKER_FIELDS, "rows": rows})
 
 
 @web.get("/map/services.json")
 def map_services():
     """Active services as compact [id, lon, lat, name] rows."""
-    args = request.args
-    rows = mapdata.service_markers(
-        get_session(),
-        la_codes=params.codes(args, "la"),
-        ward_codes=params.codes(args, "ward"),
-        categories=params.words(args, "category"),
-        lonlat_box=params.bbox(args),
-    )
+    rows = mapdata.service_markers(get_session(), **marker_scope(request.args))
     return compact_json({"fields": MARKER_FIELDS, "rows": rows})
 
 
