@@ -86,6 +86,7 @@ def build(session, wards, groups, services, rng):
     registry.save_wards(session, frame)
     session.commit()
     categories = list(session.query(Category).order_by(Category.slug))
+    n = len(categories)
     # Uneven: half of the groups crowd into a few places.
     centres = rng.uniform(AUTHORITY.bounds[:2], AUTHORITY.bounds[2:], (4, 2))
     crowded = centres[rng.integers(0, 4, groups // 2)] + rng.normal(0, 0.006, (groups // 2, 2))
@@ -97,7 +98,7 @@ def build(session, wards, groups, services, rng):
             kind=KINDS[i % len(KINDS)],
             status="active",
             geom=registry.to_wkb_element(shapely.Point(lon, lat)),
-            categories=[categories[i % len(categories)], categories[(i * 7) % len(categories)]],
+            categories=list({categories[i % n], categories[(i * 7 + 3) % n]}),
             last_verified=date(2026, 1, 1),
             active_from=date(2020, 1, 1),
         )
