@@ -1,12 +1,15 @@
 """Factories that build records through the registry, as the app itself would."""
 
+import functools
 from datetime import date
 
 import geopandas as gpd
 from shapely.geometry import MultiPolygon, Point, box
 
-from mapper import registry
-from mapper.models import CommunityGroup, Service
+from mapper import auth, registry
+from mapper.models import CommunityGroup, Service, User
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - every test user's password
 
 
 def make_wards(session, wards, la_code="E08000099", la_name="Testshire", vintage="2024"):
@@ -60,3 +63,25 @@ def make_service(session, name, lonlat, **values):
     session.add(service)
     session.commit()
     return service
+
+
+@functools.cache
+def password_hash():
+    """The real (scrypt) hash of PASSWORD, made once: hashing is slow on purpose."""
+    return auth.hash_password(PASSWORD)
+
+
+def make_user(session, email, role="editor", organisation="Testshire CVS", trusted=False):
+    """A user of an organisation (created if needed); `trusted` marks the organisation."""
+    org = registry.get_or_create_organisation(session, organisation)
+    org.trusted = org.trusted or trusted
+    user = User(email=email, password_hash=password_hash(), role=role, organisation=org)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def make_token(session, user):
+    """Return a new API token of the user, as the Authorization header."""
+    _row, token = auth.create_token(session, user)
+    return {"Authorization": f"Bearer {token}"}
