@@ -201,3 +201,12 @@ def test_the_api_ignores_the_session_cookie(client, session):
     sign_in(client, "admin@example.org")
     response = client.post("/api/v1/groups", json={"name": "Cookie Club"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("raw", "secure"), [("0", False), ("false", False), ("1", True)])
+def test_secure_cookies_can_be_turned_off_for_plain_http_deployments(raw, secure):
+    from mapper import config
+
+    settings = config.from_environment({"SESSION_COOKIE_SECURE": raw})
+    assert settings["SESSION_COOKIE_SECURE"] is secure
+    assert config.DEFAULTS["SESSION_COOKIE_SECURE"] is True
