@@ -385,6 +385,23 @@ def _slugs(value, upper=False):
     return sorted(items), None
 
 
+def _clean_list(session, data, field, errors, values):
+    """Check `categories` (slugs) or `wards_served` (ward codes) against what is stored."""
+    wards = field == "wards_served"
+    items, reason = _slugs(data.get(field), upper=wards)
+    if reason is None and not wards and not items:
+        reason = "choose at least one category"
+    if reason is None:
+        try:
+            (current_wards_by_code if wards else categories_by_slug)(session, items)
+        except KeyError as unknown:
+            reason = f"unknown {'ward code' if wards else 'category'}: {unknown.args[0]}"
+    if reason:
+        errors[field] = reason
+    else:
+        values[field] = items
+
+
 def _number(value):
     """Return (float, reason) from a JSON number or a form's text."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -498,29 +515,9 @@ def clean_group(session, data, partial=False):
         else:
             values["postcode"] = postcode
     if not partial or "categories" in data:
-        slugs, reason = _slugs(data.get("categories"))
-        if reason is None and not slugs:
-            reason = "choose at least one category"
-        if reason is None:
-            try:
-                categories_by_slug(session, slugs)
-            except KeyError as unknown:
-                reason = f"unknown category: {unknown.args[0]}"
-        if reason:
-            errors["categories"] = reason
-        else:
-            values["categories"] = slugs
+        _clean_list(session, data, "categories", errors, values)
     if "wards_served" in data:
-        codes, reason = _slugs(data["wards_served"], upper=True)
-        if reason is None:
-            try:
-                current_wards_by_code(session, codes)
-            except KeyError as unknown:
-                reason = f"unknown ward code: {unknown.args[0]}"
-        if reason:
-            errors["wards_served"] = reason
-        else:
-            values["wards_served"] = codes
+        _clean_list(session, data, "wards_served", errors, values)
     lonlat = _clean_location(session, data, partial, errors)
     if lonlat is not None:
         values["lonlat"] = lonlat

@@ -7,7 +7,7 @@ import geopandas as gpd
 from shapely.geometry import MultiPolygon, Point, box
 
 from mapper import auth, registry
-from mapper.models import CommunityGroup, Service, User
+from mapper.models import CommunityGroup, Postcode, Service, User
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - every test user's password
 
@@ -85,3 +85,17 @@ def make_token(session, user):
     """Return a new API token of the user, as the Authorization header."""
     _row, token = auth.create_token(session, user)
     return {"Authorization": f"Bearer {token}"}
+
+
+def four_users(session):
+    """Users of every kind, in Testshire's two wards with the postcode TS1 1AA in the east:
+    an untrusted editor, a trusted editor, another organisation's editor and an admin."""
+    two_wards(session)
+    session.add(Postcode(postcode="TS1 1AA", lon=-1.95, lat=53.45))
+    session.commit()
+    return {
+        "editor": make_user(session, "ed@lio.example", organisation="Small LIO"),
+        "trusted": make_user(session, "tess@cvs.example", organisation="Big CVS", trusted=True),
+        "other": make_user(session, "oz@other.example", organisation="Other LIO"),
+        "admin": make_user(session, "admin@council.example", "admin", "Council", trusted=True),
+    }

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from mapper.models import AuditEvent, CommunityGroup, Postcode
+from mapper.models import AuditEvent, CommunityGroup
 
-from .factories import make_group, make_token, make_user, two_wards
+from .factories import four_users, make_group, make_token, make_user
 
 WEST = (-2.05, 53.45)
 
@@ -13,16 +13,8 @@ WEST = (-2.05, 53.45)
 @pytest.fixture
 def tokens(session):
     """Authorization headers of an untrusted editor, another organisation's editor, an admin."""
-    two_wards(session)
-    session.add(Postcode(postcode="TS1 1AA", lon=-1.95, lat=53.45))
-    session.commit()
-    return {
-        "editor": make_token(session, make_user(session, "ed@lio.example", organisation="LIO")),
-        "other": make_token(session, make_user(session, "oz@other.example", organisation="Oth")),
-        "admin": make_token(
-            session, make_user(session, "admin@council.example", "admin", "Council", True)
-        ),
-    }
+    users = four_users(session)
+    return {who: make_token(session, users[who]) for who in ("editor", "other", "admin")}
 
 
 def body(**changes):
@@ -41,7 +33,7 @@ def test_post_answers_201_with_the_stored_group_and_its_location(client, session
     data = response.get_json(force=True)
     props = data["properties"]
     assert props["id"] == data["id"] and props["ward_code"] == "E05000002"
-    assert props["status"] == "pending" and props["organisation"] == "LIO"
+    assert props["status"] == "pending" and props["organisation"] == "Small LIO"
     assert data["geometry"] == {"type": "Point", "coordinates": [-2.05, 53.45]}
     assert response.headers["Location"] == f"http://localhost/api/v1/groups/{data['id']}"
     # the Location is readable by the client that made it (and by nobody anonymous yet)
@@ -240,8 +232,8 @@ def test_other_status_changes_are_422(client, session, tokens, payload):
 @pytest.fixture
 def mixed(session, tokens):
     """Groups of every status: LIO's pending and active, Oth's pending and closed."""
-    lio = make_user(session, "lio2@lio.example", organisation="LIO").organisation_id
-    oth = make_user(session, "oth2@other.example", organisation="Oth").organisation_id
+    lio = make_user(session, "lio2@lio.example", organisation="Small LIO").organisation_id
+    oth = make_user(session, "oth2@other.example", organisation="Other LIO").organisation_id
     for name, status, org in [
         ("LIO Pending", "pending", lio),
         ("LIO Active", "active", lio),
@@ -302,4 +294,4 @@ def test_anonymous_clients_get_public_fields_only(client, session, mixed):
     stranger = client.get(url, headers=mixed["other"]).get_json(force=True)["properties"]
     private = {"organisation", "wards_served", "close_reason", "active_from", "active_until"}
     assert not private & set(public) and not private & set(stranger)
-    assert private <= set(own) and own["organisation"] == "LIO"
+    assert private <= set(own) and own["organisation"] == "Small LIO"

@@ -12,6 +12,12 @@ def invoke(app, *args, input=None):
     return app.test_cli_runner().invoke(args=list(args), input=input)
 
 
+def create_editor(app):
+    args = ["create-user", "ed@lio.example", "--role", "editor", "--organisation", "LIO"]
+    result = invoke(app, *args, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+
+
 def test_create_user_reads_the_password_from_stdin_and_creates_the_organisation(app, session):
     result = invoke(
         app,
@@ -65,8 +71,7 @@ def test_create_user_explains_what_is_wrong(app, session, args, password, messag
 
 def test_tokens_are_printed_once_listed_without_themselves_and_revoked(app, client, session):
     two_wards(session)
-    invoke(app, "create-user", "ed@lio.example", "--role", "editor", "--organisation", "LIO",
-           input=PASSWORD + "\n")  # fmt: skip
+    create_editor(app)
     result = invoke(app, "create-token", "ed@lio.example", "--label", "directory sync")
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
@@ -84,8 +89,7 @@ def test_tokens_are_printed_once_listed_without_themselves_and_revoked(app, clie
 
 
 def test_revoke_token_without_an_id_revokes_every_token_of_the_user(app, session):
-    invoke(app, "create-user", "ed@lio.example", "--role", "editor", "--organisation", "LIO",
-           input=PASSWORD + "\n")  # fmt: skip
+    create_editor(app)
     for _ in range(2):
         invoke(app, "create-token", "ed@lio.example")
     result = invoke(app, "revoke-token", "ed@lio.example")
@@ -100,8 +104,7 @@ def test_token_commands_name_an_unknown_user(app, session):
 
 
 def test_create_token_prints_only_the_token_on_stdout(app, session):
-    invoke(app, "create-user", "ed@lio.example", "--role", "editor", "--organisation", "LIO",
-           input=PASSWORD + "\n")  # fmt: skip
+    create_editor(app)
     result = invoke(app, "create-token", "ed@lio.example")
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("cm_")
     assert "shown only once" in result.stderr

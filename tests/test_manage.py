@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from mapper import registry
-from mapper.models import CommunityGroup, PendingChange, Postcode
+from mapper.models import CommunityGroup, PendingChange
 
-from .factories import make_group, make_user, two_wards
+from .factories import four_users, make_group
 from .forms import post_form, sign_in
 
 WEST = (-2.05, 53.45)
@@ -17,15 +17,7 @@ WEST = (-2.05, 53.45)
 
 @pytest.fixture
 def people(session):
-    two_wards(session)
-    session.add(Postcode(postcode="TS1 1AA", lon=-1.95, lat=53.45))
-    session.commit()
-    return {
-        "editor": make_user(session, "ed@lio.example", organisation="Small LIO"),
-        "trusted": make_user(session, "tess@cvs.example", organisation="Big CVS", trusted=True),
-        "other": make_user(session, "oz@other.example", organisation="Other LIO"),
-        "admin": make_user(session, "admin@council.example", "admin", "Council", trusted=True),
-    }
+    return four_users(session)
 
 
 def form(**changes):

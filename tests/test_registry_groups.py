@@ -9,7 +9,7 @@ from mapper import registry
 from mapper.errors import Conflict, Forbidden, Invalid
 from mapper.models import AuditEvent, CommunityGroup, PendingChange, Postcode
 
-from .factories import make_group, make_user, two_wards
+from .factories import four_users, make_group
 
 WEST = (-2.05, 53.45)  # inside West Ward, E05000002
 EAST = (-1.95, 53.45)  # inside East Ward, E05000001
@@ -24,16 +24,7 @@ def valid(**changes):
 
 @pytest.fixture
 def people(session):
-    """An untrusted editor, a trusted editor, an editor of another organisation, an admin."""
-    two_wards(session)
-    session.add(Postcode(postcode="TS1 1AA", lon=-1.95, lat=53.45))
-    session.commit()
-    return {
-        "editor": make_user(session, "ed@lio.example", organisation="Small LIO"),
-        "trusted": make_user(session, "tess@cvs.example", organisation="Big CVS", trusted=True),
-        "other": make_user(session, "oz@other.example", organisation="Other LIO"),
-        "admin": make_user(session, "admin@council.example", "admin", "Council", trusted=True),
-    }
+    return four_users(session)
 
 
 def history(session, group):
