@@ -30,7 +30,7 @@ def public_groups(
     statuses=("active",),
     organisation_id=None,
 ):
-    """Return up to `limit` active groups with id above `after`, ordered by id.
+    """Return up to `limit` groups (active by default) with id above `after`, ordered by id.
 
     Other `statuses` are for signed-in users only: with `organisation_id`, groups that are not
     active are those of that organisation only.
