@@ -73,3 +73,19 @@ def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
     """Return `geom` with exterior rings counter-clockwise and coordinates rounded."""
     geom = shapely.transform(geom, lambda xy: np.round(xy, decimals))
     return shapely.orient_polygons(geom, exterior_cw=False)
+
+
+EARTH_RADIUS_M = 6_371_008.8  # the mean radius
+
+
+def distance_m(lonlat_a, lonlat_b):
+    """Return the great-circle distance in metres between two lon/lat points."""
+    lon1, lat1, lon2, lat2 = np.radians([*lonlat_a, *lonlat_b])
+    a = np.sin((lat2 - lat1) / 2) ** 2
+    a += np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
+
+
+def looks_like_bng(x, y):
+    """Tell whether a pair outside lon/lat range looks like British National Grid metres."""
+    return 180 < x <= 700_000 and 90 < y <= 1_300_000
