@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides=None):
     """Build the app: defaults, then the environment, then `overrides`."""
-    from mapper import api, cli, config, db, errors, views
+    from mapper import api, auth, cli, config, db, errors, manage, views
 
     app = Flask(
         __name__,
@@ -28,5 +28,7 @@ def create_app(overrides=None):
     errors.init_app(app)
     app.register_blueprint(views.web)
     app.register_blueprint(api.api)
+    auth.init_app(app)
+    manage.init_app(app)
     cli.init_app(app)
     return app

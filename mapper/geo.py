@@ -105,3 +105,19 @@ def distances_m(geom, points):
         return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
 
     return shapely.distance(shapely.transform(geom, project), shapely.transform(points, project))
+
+
+EARTH_RADIUS_M = 6_371_008.8  # the mean radius
+
+
+def distance_m(lonlat_a, lonlat_b):
+    """Return the great-circle distance in metres between two lon/lat points."""
+    lon1, lat1, lon2, lat2 = np.radians([*lonlat_a, *lonlat_b])
+    a = np.sin((lat2 - lat1) / 2) ** 2
+    a += np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
+
+
+def looks_like_bng(x, y):
+    """Tell whether a pair outside lon/lat range looks like British National Grid metres."""
+    return 180 < x <= 700_000 and 90 < y <= 1_300_000

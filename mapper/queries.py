@@ -1,7 +1,7 @@
 """Read-only look-ups of public records: wards, groups, services."""
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mapper import db
@@ -20,15 +20,31 @@ def wards(session, la_codes=(), codes=(), vintage=None):
     return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
 
 
-def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
-    """Return up to `limit` active groups with id above `after`, ordered by id."""
+def public_groups(
+    session,
+    lonlat_box=None,
+    ward_codes=(),
+    categories=(),
+    after=0,
+    limit=100,
+    statuses=("active",),
+    organisation_id=None,
+):
+    """Return up to `limit` groups (active by default) with id above `after`, ordered by id.
+
+    Other `statuses` are for signed-in users only: with `organisation_id`, groups that are not
+    active are those of that organisation only.
+    """
     query = (
         select(CommunityGroup)
-        .where(CommunityGroup.status == "active", CommunityGroup.id > after)
+        .where(CommunityGroup.status.in_(statuses), CommunityGroup.id > after)
         .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
         .order_by(CommunityGroup.id)
         .limit(limit)
     )
+    if organisation_id is not None:
+        own = CommunityGroup.organisation_id == organisation_id
+        query = query.where(or_(CommunityGroup.status == "active", own))
     if lonlat_box:
         query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
     if ward_codes:
