@@ -1,6 +1,7 @@
 """The `mapper` commands: parse arguments, call importers/registry/analysis, print."""
 
 import functools
+import sys
 from contextlib import contextmanager
 
 import click
@@ -123,7 +124,7 @@ def _reading(path):
 
 def _progress(length, noun):
     """A progress bar with counts on stderr when it is a terminal; silent otherwise."""
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     return click.progressbar(
         length=length,
         label=f"Importing {noun}",

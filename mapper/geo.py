@@ -158,7 +158,7 @@ def lonlat_problem(lon, lat):
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return "coordinate is not a finite number"
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        if _inside(lon, lat, BNG_BOX):
+        if _inside(lon, lat, BNG_BOX) and max(lon, lat) > 1000:
             return (
                 f"coordinates ({lon:g}, {lat:g}) look like British National Grid metres, "
                 "not longitude/latitude (wrong CRS?)"

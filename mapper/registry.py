@@ -261,7 +261,8 @@ def save_located(session, model, records, organisation=None, user=None, defaults
         if values.get("employer"):
             values["employer"] = get_or_create_organisation(session, values["employer"])
         if obj is None:
-            obj = model(**{**(defaults or {}), **values})
+            given = {key: value for key, value in values.items() if value is not None}
+            obj = model(**{**(defaults or {}), **given})
             if organisation is not None:
                 obj.organisation = organisation
             session.add(obj)
