@@ -99,6 +99,7 @@ def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
     return shapely.orient_polygons(geom, exterior_cw=False)
 
 
+@lru_cache(maxsize=64)
 def epsg_of(crs):
     """Return the EPSG code of a CRS (pyproj CRS, WKT or "EPSG:n"), or None.
 

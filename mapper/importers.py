@@ -23,7 +23,15 @@ from shapely.geometry import Point
 
 from mapper import geo
 from mapper.errors import Invalid
-from mapper.models import STATUSES, CommunityGroup, Coordinator, Postcode, Service, Ward
+from mapper.models import (
+    STATUSES,
+    CommunityGroup,
+    Coordinator,
+    Postcode,
+    Service,
+    Ward,
+    location_column,
+)
 
 DEMO_FOLDER = Path(__file__).resolve().parent.parent / "geodata" / "demo"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -131,9 +139,6 @@ LOCATED_FIELDS = {
 }
 LIST_FIELDS = {"categories", "wards_served"}
 DATE_FIELDS = {"last_verified", "active_from", "active_until"}
-# Where a record's point goes: groups and services are located by `geom`, coordinators
-# by their `base`; a coordinator's polygon is the `patch`.
-POINT_COLUMN = {CommunityGroup: "geom", Service: "geom", Coordinator: "base"}
 
 
 class Row(NamedTuple):
@@ -839,7 +844,7 @@ def located_values(record, model, columns, categories, vocabulary):
 
 def locate_record(record, model, columns, crs, postcodes, values):
     """Put a record's point (and a coordinator's patch) into `values`; return why not."""
-    point_column = POINT_COLUMN[model]
+    point_column = location_column(model)
     geom = record.get("geometry")
     point = reason = None
     if geom is not None and not geom.is_empty:

@@ -15,7 +15,7 @@ from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from mapper import db, geo
+from mapper import db, geo, queries
 from mapper.models import (
     AuditEvent,
     Category,
@@ -25,6 +25,7 @@ from mapper.models import (
     Postcode,
     Service,
     Ward,
+    location_column,
 )
 
 # Records without an external id are the same record when their names are equal and their
@@ -156,19 +157,13 @@ def current_wards_by_code(session, codes):
     return [found[c] for c in codes]
 
 
-def save_postcodes(session, rows, chunk=1000):
+def save_postcodes(session, rows):
     """Insert or update postcode centroids (dicts with postcode, lon, lat).
 
     Returns (added, updated); a postcode whose centroid is unchanged is neither.
     """
     wanted = {Postcode.normalise(r["postcode"]): (float(r["lon"]), float(r["lat"])) for r in rows}
-    codes = list(wanted)
-    stored = {}
-    for start in range(0, len(codes), chunk):
-        query = select(Postcode.postcode, Postcode.lon, Postcode.lat).where(
-            Postcode.postcode.in_(codes[start : start + chunk])
-        )
-        stored.update({code: (lon, lat) for code, lon, lat in session.execute(query)})
+    stored = queries.postcode_lonlats(session, wanted)
     new = [
         {"postcode": code, "lon": lon, "lat": lat}
         for code, (lon, lat) in wanted.items()
@@ -247,7 +242,7 @@ def save_located(session, model, records, organisation=None, user=None, defaults
     """
     geometry_columns = {c.name for c in model.__table__.columns if hasattr(c.type, "srid")}
     matcher = _Matcher(session, model, records)
-    saved = []
+    saved, seen = [], set()
     for row in records:
         values = dict(row)
         obj = matcher.find(values)
@@ -268,24 +263,21 @@ def save_located(session, model, records, organisation=None, user=None, defaults
             session.add(obj)
             matcher.remember(obj, row)
             saved.append(("create", obj))
+            seen.add(id(obj))
         else:
             # No autoflush: loading the old categories would flush the new name first and
             # hide the change from is_modified.
             with session.no_autoflush:
                 for key, value in values.items():
                     setattr(obj, key, value)
-                if session.is_modified(obj) and all(obj is not o for _, o in saved):
+                if session.is_modified(obj) and id(obj) not in seen:  # once per record
                     saved.append(("update", obj))
+                    seen.add(id(obj))
     session.flush()
     for action, obj in saved:
         record(session, action, obj, user=user, changes={"source": "import"})
     added = sum(1 for action, _ in saved if action == "create")
     return added, len(saved) - added
-
-
-def location_column(model):
-    """The column that locates a record: a coordinator's base, else its point."""
-    return "base" if model is Coordinator else "geom"
 
 
 class _Matcher:
