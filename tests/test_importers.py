@@ -405,3 +405,18 @@ def test_demo_is_read_through_the_same_importers():
     assert len(data["wards"]) == 20 and len(data["groups"]) >= 300
     assert data["wards"]["population"].notna().all()
     assert all(c["patch"].geom_type == "MultiPolygon" for c in data["coordinators"])
+
+
+def test_a_file_of_several_layers_needs_layer_and_reads_the_one_named(tmp_path):
+    path = tmp_path / "wards.gpkg"
+    for layer, code in (("old", "E05900060"), ("new", "E05900061")):
+        frame = gpd.GeoDataFrame(
+            {"WD24CD": [code], "WD24NM": [f"{layer} ward"]},
+            geometry=[shapely.box(-2.3, 53.4, -2.2, 53.5)],
+            crs=4326,
+        )
+        frame.to_file(path, layer=layer)
+    with pytest.raises(Invalid, match=r"several layers \(old, new\): choose one with --layer"):
+        importers.read_wards(path)
+    reading = importers.read_wards(path, layer="new")
+    assert [row.values["code"] for row in reading.rows] == ["E05900061"]

@@ -261,6 +261,9 @@ def test_libraries_and_polling_stations_land_in_the_wards_that_hold_them(app, se
     assert library.organisation.name == "Trafford Data Lab" and library.status == "active"
     assert [c.slug for c in library.categories] == ["digital-inclusion"]
     assert library.ward.la_name == "Trafford"
+    again = run(app, "import-groups", geodata / GM_POLLING_STATIONS)
+    assert summary(again.output) == "0 imported, 0 updated, 279 unchanged, 421 rejected"
+    assert count(session, CommunityGroup) == 36 + 279
 
 
 def test_rows_the_database_refuses_are_named_with_their_reason(app, session, geodata):
