@@ -94,14 +94,16 @@ def import_options(command):
     )
 
 
-def field_option(command):
+def field_option(targets):
+    """Add a repeatable --field TARGET=COLUMN for columns with uncommon names."""
     return click.option(
         "--field",
         "fields",
         multiple=True,
         metavar="TARGET=COLUMN",
-        help="Read TARGET from COLUMN when its name is not a common one (repeatable).",
-    )(command)
+        help="Read TARGET from COLUMN when its name is not a common one (repeatable). "
+        f"TARGET: {', '.join(targets)}.",
+    )
 
 
 def crs_option(value):
@@ -248,7 +250,7 @@ def _boundary_report(changes):
 
 @click.command("import-population")
 @click.argument("path", type=FILE)
-@field_option
+@field_option(importers.POPULATION_FIELDS)
 @import_options
 @with_appcontext
 def import_population(path, fields, dry_run, strict):
@@ -291,7 +293,7 @@ def _reject_unknown_wards(reading):
     show_default=True,
     help="How many LSOAs the index ranks nationally (33755 for IoD 2025).",
 )
-@field_option
+@field_option(importers.IMD_FIELDS)
 @import_options
 @with_appcontext
 def import_imd(path, lsoa_boundaries, layer, lsoa_count, fields, dry_run, strict):
@@ -345,7 +347,7 @@ def located_command(name, model, noun):
     @click.command(name)
     @click.argument("path", type=FILE)
     @click.option("--layer", help="The layer to read, when the file holds several.")
-    @field_option
+    @field_option([*importers.LOCATED_FIELDS[model], *importers.LOCATION_FIELDS])
     @click.option(
         "--crs",
         callback=lambda _ctx, _param, value: crs_option(value),
@@ -353,16 +355,14 @@ def located_command(name, model, noun):
         "easting/northing].",
     )
     @click.option(
-        "--category",
-        "categories",
-        multiple=True,
-        metavar="SLUG",
-        help="A category of the rows that name none (repeatable).",
+        "--organisation",
+        help="The employer of those that name none."
+        if model is Coordinator
+        else "The organisation that registers them.",
     )
-    @click.option("--organisation", help="The organisation that registers them.")
     @import_options
     @with_appcontext
-    def command(path, layer, fields, crs, categories, organisation, dry_run, strict):
+    def command(path, layer, fields, crs, organisation, dry_run, strict, categories=()):
         session = db.get_session()
         vocabulary = queries.category_vocabulary(session)
         unknown = [c for c in categories if c.lower() not in vocabulary]
@@ -401,9 +401,18 @@ def located_command(name, model, noun):
     command.help = (
         f"Import {noun} from GeoJSON, GeoPackage, zipped Shapefile or CSV (lon/lat, "
         "easting/northing or postcode). Records match on an external id column, else on "
-        f"name and location within {registry.MATCH_METRES:g} m; new ones are active unless "
-        "the file says otherwise."
+        f"name and location within {registry.MATCH_METRES:g} m."
     )
+    if model is not Coordinator:
+        command.help += " New ones are active unless the file says otherwise."
+        command.params.append(
+            click.Option(
+                ["--category", "categories"],
+                multiple=True,
+                metavar="SLUG",
+                help="A category of the rows that name none (repeatable).",
+            )
+        )
     return command
 
 
