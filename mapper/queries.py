@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mapper import db
-from mapper.models import Category, CommunityGroup, Ward, group_categories
+from mapper.models import Category, CommunityGroup, Postcode, Ward, group_categories
 
 
 def wards(session, la_codes=(), codes=(), vintage=None):
@@ -58,3 +58,29 @@ def public_groups(
             )
         )
     return list(session.scalars(query))
+
+
+def category_vocabulary(session):
+    """Return {slug or lower-case name: slug} for every category."""
+    vocabulary = {}
+    for slug, name in session.execute(select(Category.slug, Category.name)):
+        vocabulary[name.lower()] = slug
+        vocabulary[slug] = slug
+    return vocabulary
+
+
+def postcode_lonlats(session, postcodes, chunk=1000):
+    """Return {postcode: (lon, lat)} for those of `postcodes` ('M1 1AA' form) that are known."""
+    postcodes = list(postcodes)
+    found = {}
+    for start in range(0, len(postcodes), chunk):
+        query = select(Postcode.postcode, Postcode.lon, Postcode.lat).where(
+            Postcode.postcode.in_(postcodes[start : start + chunk])
+        )
+        found.update({code: (lon, lat) for code, lon, lat in session.execute(query)})
+    return found
+
+
+def known_ward_codes(session, codes):
+    """Return those of `codes` that some ward (of any vintage) has."""
+    return set(session.scalars(select(Ward.code).where(Ward.code.in_(set(codes)))))
