@@ -9,12 +9,23 @@ DEFAULTS = {
     "DATABASE_URL": None,  # None: a SpatiaLite file in the instance folder
     "TILE_URL": "",  # empty: no base map
     "TILE_ATTRIBUTION": "",
+    # Stated in every gap-analysis download; {vintage} becomes the wards' boundary vintage.
+    "BOUNDARY_ATTRIBUTION": (
+        "Source: Office for National Statistics licensed under the Open Government Licence "
+        "v.3.0. Contains OS data © Crown copyright and database right {vintage}"
+    ),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
-ENVIRONMENT_KEYS = ("SECRET_KEY", "DATABASE_URL", "TILE_URL", "TILE_ATTRIBUTION")
+ENVIRONMENT_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "TILE_URL",
+    "TILE_ATTRIBUTION",
+    "BOUNDARY_ATTRIBUTION",
+)
 
 
 class ConfigError(RuntimeError):

@@ -8,12 +8,14 @@ import pyogrio  # noqa: F401
 import pyproj  # noqa: F401
 import shapely  # noqa: F401
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app, g
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
-from sqlalchemy import create_engine, event, func, text
+from sqlalchemy import JSON, Float, Integer, Text, cast, create_engine, event, func, literal, text
+from sqlalchemy import column as sa_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,6 +106,44 @@ def bbox_filter(column, lonlat_box, bind):
         )
     envelope = func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, SRID)
     return column.op("&&")(envelope)
+
+
+def boxes_join(column, lonlat_boxes, bind):
+    """Return (FROM clause, box number) joining rows of `column`'s table to boxes they meet.
+
+    `lonlat_boxes` is a list of (min_lon, min_lat, max_lon, max_lat); each row of the table is
+    joined to every box its geometry's bounding box meets, through the spatial index.
+    """
+    table = column.table
+    boxes = json.dumps([[float(v) for v in box] for box in lonlat_boxes])
+    if is_spatialite(bind):
+        # SpatiaLite keeps its R*Tree in a virtual table. The planner would scan the table
+        # first, so CROSS JOIN fixes the order (boxes, then the index) in a materialised CTE.
+        index = f"idx_{table.name}_{column.name}"
+        candidates = (
+            text(
+                "SELECT boxes.key AS key, r.pkid AS pkid FROM json_each(:boxes) AS boxes "
+                f"CROSS JOIN {index} AS r "
+                "ON r.xmin <= json_extract(boxes.value, '$[2]') "
+                "AND r.xmax >= json_extract(boxes.value, '$[0]') "
+                "AND r.ymin <= json_extract(boxes.value, '$[3]') "
+                "AND r.ymax >= json_extract(boxes.value, '$[1]')"
+            )
+            .bindparams(boxes=boxes)
+            .columns(sa_column("key", Integer), sa_column("pkid", Integer))
+            .cte(f"{table.name}_in_boxes")
+            .prefix_with("MATERIALIZED")
+        )
+        pk = table.primary_key.columns.values()[0]
+        return candidates.join(table, pk == candidates.c.pkid), candidates.c.key
+    source = (
+        func.json_array_elements(cast(literal(boxes, Text), JSON))
+        .table_valued("value", with_ordinality="key")
+        .render_derived("boxes")
+    )
+    x0, y0, x1, y1 = (cast(source.c.value.op("->>")(i), Float) for i in range(4))
+    envelope = func.ST_MakeEnvelope(x0, y0, x1, y1, SRID)
+    return source.join(table, column.op("&&")(envelope)), source.c.key - 1
 
 
 def database_status(engine):

@@ -4,6 +4,7 @@ Imports nothing of ours. Coordinates are lon/lat (EPSG:4326) unless a name says 
 """
 
 import numpy as np
+import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
@@ -12,6 +13,7 @@ WGS84 = "EPSG:4326"
 # An equal-area projection for areas anywhere on Earth (World Cylindrical Equal Area).
 EQUAL_AREA = "EPSG:6933"
 COORDINATE_DECIMALS = 6  # about 0.1 m; RFC 7946 section 11.2
+EARTH_RADIUS_KM = 6371.0088  # the mean Earth radius (IUGG), for great-circle distances
 
 
 def locate(points, polygons, keys):
@@ -67,6 +69,72 @@ def repair(geom):
 def areas_km2(geoseries):
     """Return the areas of a lon/lat GeoSeries in square kilometres."""
     return geoseries.to_crs(EQUAL_AREA).area / 1e6
+
+
+def coverage_shares(polygons, patches):
+    """Return, for each lon/lat polygon, the share (0-1) of its area inside the union of `patches`.
+
+    Areas are measured in the equal-area projection, as `areas_km2` does.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    shares = np.zeros(len(polygons))
+    patches = np.asarray([p for p in patches if p is not None and not p.is_empty], dtype=object)
+    if len(polygons) == 0 or len(patches) == 0:
+        return shares
+    patches = shapely.make_valid(patches)
+    polygon_idx, patch_idx = shapely.STRtree(patches).query(polygons, predicate="intersects")
+    if len(polygon_idx) == 0:
+        return shares
+    order = np.argsort(polygon_idx, kind="stable")
+    polygon_idx, patch_idx = polygon_idx[order], patch_idx[order]
+    hit, starts = np.unique(polygon_idx, return_index=True)
+    covered = [
+        shapely.intersection(polygons[i], shapely.union_all(patches[group]))
+        for i, group in zip(hit, np.split(patch_idx, starts[1:]), strict=True)
+    ]
+    whole, inside = equal_areas(polygons[hit]), equal_areas(covered)
+    shares[hit] = np.clip(np.divide(inside, whole, out=np.zeros(len(hit)), where=whole > 0), 0, 1)
+    return shares
+
+
+def equal_areas(geoms):
+    """Return the areas of lon/lat geometries in square metres (equal-area projection)."""
+    transformer = pyproj.Transformer.from_crs(WGS84, EQUAL_AREA, always_xy=True)
+    projected = shapely.transform(
+        np.asarray(geoms, dtype=object),
+        lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
+    )
+    return shapely.area(projected)
+
+
+def box_around(lon, lat, radius_km):
+    """Return a lon/lat box holding every point within `radius_km` of (lon, lat)."""
+    angle = radius_km / EARTH_RADIUS_KM
+    if angle >= np.pi:
+        return (-180.0, -90.0, 180.0, 90.0)
+    dlat = np.degrees(angle)
+    min_lat, max_lat = lat - dlat, lat + dlat
+    spread = np.sin(angle) / np.cos(np.radians(lat))
+    if min_lat <= -90 or max_lat >= 90 or spread >= 1:
+        return (-180.0, max(min_lat, -90.0), 180.0, min(max_lat, 90.0))
+    dlon = np.degrees(np.arcsin(spread))
+    if lon - dlon < -180 or lon + dlon > 180:
+        return (-180.0, min_lat, 180.0, max_lat)
+    # A hair wider: the spatial index's boxes and ours are rounded.
+    margin = 1e-6
+    return (lon - dlon - margin, min_lat - margin, lon + dlon + margin, max_lat + margin)
+
+
+def haversine_km(lon1, lat1, lon2, lat2):
+    """Return great-circle distances in km between lon/lat points (degrees)."""
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):

@@ -1,0 +1,472 @@
+"""The gap analysis: read-only; one row per ward in scope, as a GeoDataFrame.
+
+The method is described in docs/gap-analysis.md. Counts are plain GROUP BYs on the ward id
+stored with every group and service (derived from its location when it was saved), so no
+spatial join happens here; coordinator coverage and label points are stored with the ward.
+"""
+
+from datetime import UTC, date, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import and_, case, exists, func, or_, select
+
+from mapper import db, geo
+from mapper.models import (
+    Category,
+    CommunityGroup,
+    Service,
+    Ward,
+    group_categories,
+    group_wards_served,
+    service_categories,
+)
+
+METHOD = "Community Mapper gap analysis"
+METHOD_VERSION = "1.0"
+
+# The activity categories the method expects to find in every ward (docs/gap-analysis.md).
+CORE_CATEGORIES = (
+    "food-support",
+    "older-people",
+    "children-young-people",
+    "mental-health-wellbeing",
+    "physical-activity",
+    "advice-money",
+    "digital-inclusion",
+    "social-befriending",
+)
+
+DEFAULT_PARAMS = {
+    "core_categories": CORE_CATEGORIES,
+    "stale_months": 12,  # a group not verified for this long is stale
+    "class_cuts": (1 / 3, 2 / 3),  # percentile cuts between low, medium and high
+    "deprived_max_decile": 3,  # IMD deciles 1..3 count as deprived
+    "covered_min_share": 0.5,  # a ward at least this much inside patches is covered
+}
+
+PROPERTIES = (
+    "ward_code",
+    "ward_name",
+    "la_code",
+    "la_name",
+    "vintage",
+    "population",
+    "area_km2",
+    "groups",
+    "groups_per_1k",
+    "groups_serving",
+    "groups_stale",
+    "services",
+    "services_per_1k",
+    "categories_present",
+    "categories_missing",
+    "coordinator_coverage",
+    "nearest_group_km",
+    "imd_decile",
+    "imd_rank",
+    "imd_share_10pct",
+    "imd_share_20pct",
+    "activity_class",
+    "priority",
+)
+LIST_PROPERTIES = ("categories_present", "categories_missing")
+ACTIVITY_CLASSES = ("none", "low", "medium", "high")
+PRIORITIES = ("priority gap", "develop", "devolution ready", "monitor")
+
+
+class UnknownValues(ValueError):
+    """Some codes or slugs given as filters do not exist; `argument` names the filter."""
+
+    def __init__(self, argument, values):
+        super().__init__(f"unknown {argument}: {', '.join(values)}")
+        self.argument, self.values = argument, list(values)
+
+
+def compute_gaps(
+    session, la_codes=(), ward_codes=(), categories=(), kinds=(), as_of=None, params=None
+):
+    """Return the gap analysis of the current wards in scope, one row per ward, by code.
+
+    Without `la_codes` and `ward_codes` every current ward is in scope. `categories` and
+    `kinds` narrow which groups count; `as_of` counts the groups active on that date
+    instead of those active now. The method's metadata is in `frame.attrs["metadata"]`.
+    """
+    params = resolve_params(params)
+    reference = as_of or date.today()
+    wards = _scope(session, la_codes, ward_codes)
+    category_ids = _category_ids(session, categories, "categories") if categories else {}
+    analysed = list(categories) or list(params["core_categories"])
+    analysed_ids = _category_ids(session, analysed, "core_categories")
+    counted = _counted_groups(as_of, kinds, list(category_ids.values()))
+    scoped = bool(la_codes or ward_codes)
+    ids = wards["id"].to_numpy()
+
+    def in_scope(column):
+        return [column.in_(ids.tolist())] if scoped else []
+
+    stale_before = _months_before(reference, params["stale_months"])
+    groups = _per_ward(
+        session,
+        select(
+            CommunityGroup.ward_id,
+            func.count(),
+            func.sum(
+                case(
+                    (
+                        or_(
+                            CommunityGroup.last_verified.is_(None),
+                            CommunityGroup.last_verified < stale_before,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+        )
+        .where(*counted, *in_scope(CommunityGroup.ward_id))
+        .group_by(CommunityGroup.ward_id),
+        ids,
+        2,
+    )
+    serving = _per_ward(
+        session,
+        select(group_wards_served.c.ward_id, func.count())
+        .join(CommunityGroup, CommunityGroup.id == group_wards_served.c.group_id)
+        .where(
+            *counted,
+            *in_scope(group_wards_served.c.ward_id),
+            or_(
+                CommunityGroup.ward_id.is_(None),
+                CommunityGroup.ward_id != group_wards_served.c.ward_id,
+            ),
+        )
+        .group_by(group_wards_served.c.ward_id),
+        ids,
+        1,
+    )
+    services = _per_ward(
+        session,
+        select(Service.ward_id, func.count())
+        .where(
+            Service.status == "active",
+            *in_scope(Service.ward_id),
+            *_with_categories(Service.id, service_categories.c.service_id, category_ids),
+        )
+        .group_by(Service.ward_id),
+        ids,
+        1,
+    )
+    present = _categories_present(session, counted, in_scope, analysed_ids, ids)
+    nearest = _nearest_km(session, counted, wards, groups[:, 0])
+
+    frame = _assemble(wards, groups, serving, services, present, analysed, nearest, params)
+    frame.attrs["metadata"] = _metadata(
+        frame, params, la_codes, ward_codes, categories, kinds, as_of, reference, analysed
+    )
+    return frame
+
+
+def resolve_params(params=None):
+    """Return the method's parameters: the defaults, overridden by `params`."""
+    unknown = set(params or {}) - set(DEFAULT_PARAMS)
+    if unknown:
+        raise UnknownValues("params", sorted(unknown))
+    resolved = {**DEFAULT_PARAMS, **(params or {})}
+    resolved["core_categories"] = tuple(resolved["core_categories"])
+    resolved["class_cuts"] = tuple(float(v) for v in resolved["class_cuts"])
+    return resolved
+
+
+def _scope(session, la_codes, ward_codes):
+    query = (
+        select(
+            Ward.id,
+            Ward.code,
+            Ward.name,
+            Ward.la_code,
+            Ward.la_name,
+            Ward.vintage,
+            Ward.population,
+            Ward.area_km2,
+            Ward.coordinator_coverage,
+            Ward.imd_decile,
+            Ward.imd_rank,
+            Ward.imd_share_10pct,
+            Ward.imd_share_20pct,
+            func.ST_X(Ward.label_point).label("label_lon"),
+            func.ST_Y(Ward.label_point).label("label_lat"),
+            func.ST_AsBinary(Ward.geom).label("wkb"),
+        )
+        .where(Ward.current)
+        .order_by(Ward.code)
+    )
+    for argument, column, values in (
+        ("la_codes", Ward.la_code, la_codes),
+        ("ward_codes", Ward.code, ward_codes),
+    ):
+        if values:
+            query = query.where(column.in_(list(values)))
+            found = set(session.scalars(select(column).where(Ward.current, column.in_(values))))
+            missing = [v for v in dict.fromkeys(values) if v not in found]
+            if missing:
+                raise UnknownValues(argument, missing)
+    rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+
+
+def _category_ids(session, slugs, argument):
+    slugs = list(dict.fromkeys(slugs))
+    query = select(Category.slug, Category.id).where(Category.slug.in_(slugs))
+    found = dict(session.execute(query).tuples().all())
+    missing = [s for s in slugs if s not in found]
+    if missing:
+        raise UnknownValues(argument, missing)
+    return {slug: found[slug] for slug in slugs}
+
+
+def _with_categories(id_column, link_column, category_ids):
+    """The WHERE clause 'has one of these categories' for groups or services."""
+    if not category_ids:
+        return []
+    link = link_column.table
+    return [
+        exists()
+        .where(link_column == id_column, link.c.category_id.in_(list(category_ids.values())))
+        .correlate_except(link)
+    ]
+
+
+def _counted_groups(as_of, kinds, category_ids):
+    """The WHERE clauses choosing the groups that count: active (on `as_of`), filtered."""
+    group = CommunityGroup
+    if as_of is None:
+        clauses = [group.status == "active"]
+    else:
+        started = func.coalesce(group.active_from, func.date(group.created_at))
+        clauses = [
+            group.status != "pending",
+            started <= as_of,
+            or_(
+                group.active_until >= as_of,
+                and_(group.active_until.is_(None), group.status == "active"),
+            ),
+        ]
+    if kinds:
+        clauses.append(func.lower(group.kind).in_([k.lower() for k in kinds]))
+    if category_ids:
+        clauses.append(
+            exists()
+            .where(
+                group_categories.c.group_id == group.id,
+                group_categories.c.category_id.in_(category_ids),
+            )
+            .correlate_except(group_categories)
+        )
+    return clauses
+
+
+def _per_ward(session, query, ids, width):
+    """Run a `ward_id, value...` query; return a (len(ids), width) array, 0 where absent."""
+    result = np.zeros((len(ids), width), dtype=np.int64)
+    rows = [tuple(r) for r in session.execute(query) if r[0] is not None]
+    if rows:
+        rows = np.array(rows, dtype=np.int64)
+        position = pd.Index(ids).get_indexer(rows[:, 0])
+        result[position[position >= 0]] = rows[position >= 0, 1:]
+    return result
+
+
+def _categories_present(session, counted, in_scope, analysed_ids, ids):
+    """Return, for each ward, the set of analysed category ids its counted groups have."""
+    query = (
+        select(CommunityGroup.ward_id, group_categories.c.category_id)
+        .join(group_categories, group_categories.c.group_id == CommunityGroup.id)
+        .where(
+            *counted,
+            *in_scope(CommunityGroup.ward_id),
+            group_categories.c.category_id.in_(list(analysed_ids.values())),
+        )
+        .distinct()
+    )
+    present = {}
+    for ward_id, category_id in session.execute(query):
+        present.setdefault(ward_id, set()).add(category_id)
+    slugs = {v: k for k, v in analysed_ids.items()}
+    return [{slugs[c] for c in present.get(i, ())} for i in ids]
+
+
+def _nearest_km(session, counted, wards, counts):
+    """Return the great-circle distance (km) from each ward's label point to the nearest
+    counted group anywhere, or NaN when no group counts.
+
+    Searches a box around each label point that holds a circle of radius r; a nearest
+    candidate within r is the true nearest. Wards not settled search again with 4r.
+    """
+    lon, lat = wards["label_lon"].to_numpy(float), wards["label_lat"].to_numpy(float)
+    area = wards["area_km2"].to_numpy(float)
+    # A radius about twice the expected distance to the nearest of `counts` points.
+    radius = np.sqrt(np.maximum(area, 0.01) / np.maximum(counts, 1))
+    nearest = np.full(len(wards), np.nan)
+    pending = np.arange(len(wards))
+    if not session.scalar(select(exists().where(*counted))):
+        return nearest
+    while len(pending):
+        boxes = [geo.box_around(lon[i], lat[i], radius[i]) for i in pending]
+        joined, box_number = db.boxes_join(CommunityGroup.geom, boxes, session)
+        rows = session.execute(
+            select(box_number, func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom))
+            .select_from(joined)
+            .where(*counted)
+        ).all()
+        best = np.full(len(pending), np.inf)
+        if rows:
+            found = np.array([tuple(r) for r in rows], dtype=float)
+            which = found[:, 0].astype(np.int64)
+            distance = geo.haversine_km(
+                lon[pending[which]], lat[pending[which]], found[:, 1], found[:, 2]
+            )
+            np.minimum.at(best, which, distance)
+        settled = best <= radius[pending]
+        whole_earth = radius[pending] >= np.pi * geo.EARTH_RADIUS_KM
+        nearest[pending[settled]] = best[settled]
+        # The whole Earth was searched: the nearest found is the nearest there is.
+        nearest[pending[whole_earth & ~settled]] = best[whole_earth & ~settled]
+        pending = pending[~settled & ~whole_earth]
+        radius[pending] *= 4
+    return nearest
+
+
+def _months_before(day, months):
+    """Return the date `months` calendar months before `day` (the last day if shorter)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for last in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _per_1k(counts, population):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(population > 0, counts * 1000 / population, np.nan)
+    return np.round(rate, 3)
+
+
+def _assemble(wards, groups, serving, services, present, analysed, nearest, params):
+    population = wards["population"].to_numpy(dtype=float, na_value=np.nan)
+    coverage = wards["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan)
+    frame = pd.DataFrame(
+        {
+            "ward_code": wards["code"],
+            "ward_name": wards["name"],
+            "la_code": wards["la_code"],
+            "la_name": wards["la_name"],
+            "vintage": wards["vintage"],
+            "population": wards["population"].astype("Int64"),
+            "area_km2": wards["area_km2"].astype(float).round(3),
+            "groups": groups[:, 0],
+            "groups_per_1k": _per_1k(groups[:, 0], population),
+            "groups_serving": serving[:, 0],
+            "groups_stale": groups[:, 1],
+            "services": services[:, 0],
+            "services_per_1k": _per_1k(services[:, 0], population),
+            "categories_present": [[c for c in analysed if c in p] for p in present],
+            "categories_missing": [[c for c in analysed if c not in p] for p in present],
+            "coordinator_coverage": np.round(coverage, 3),
+            "nearest_group_km": np.round(nearest, 3),
+            "imd_decile": wards["imd_decile"].astype("Int64"),
+            "imd_rank": wards["imd_rank"].astype(float),
+            "imd_share_10pct": wards["imd_share_10pct"].astype(float),
+            "imd_share_20pct": wards["imd_share_20pct"].astype(float),
+        }
+    )
+    measure, measure_name = activity_measure(groups[:, 0], population, wards["area_km2"])
+    frame["activity_class"] = activity_classes(measure, params["class_cuts"])
+    frame["priority"] = priorities(
+        frame["activity_class"].to_numpy(),
+        wards["imd_decile"].to_numpy(dtype=float, na_value=np.nan),
+        coverage,
+        params,
+    )
+    frame.attrs["activity_measure"] = measure_name
+    geometry = shapely.from_wkb(wards["wkb"].tolist()) if len(wards) else []
+    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84)
+
+
+def activity_measure(groups, population, area_km2):
+    """Return (measure, name): groups per 1,000 residents where every ward has a
+    population, otherwise groups per km² for all wards alike."""
+    population = np.asarray(population, dtype=float)
+    if len(population) and np.all(population > 0):
+        return groups * 1000 / population, "groups_per_1k"
+    area = np.asarray(area_km2, dtype=float)
+    return np.where(area > 0, groups / np.where(area > 0, area, 1), 0.0), "groups_per_km2"
+
+
+def activity_classes(measure, cuts):
+    """Return none/low/medium/high: none without groups, otherwise by the mid-rank
+    percentile of the ward among the wards in scope that have groups."""
+    measure = np.asarray(measure, dtype=float)
+    classes = np.full(len(measure), "none", dtype=object)
+    active = measure > 0
+    if active.any():
+        ranks = pd.Series(measure[active]).rank(method="average").to_numpy()
+        percentile = (ranks - 0.5) / active.sum()
+        low, high = cuts
+        classes[active] = np.where(
+            percentile < low, "low", np.where(percentile >= high, "high", "medium")
+        )
+    return classes
+
+
+def priorities(classes, imd_deciles, coverage, params):
+    """Return each ward's priority from its activity, deprivation and coordinator coverage."""
+    little = np.isin(classes, ("none", "low"))
+    deprived = np.nan_to_num(imd_deciles, nan=99) <= params["deprived_max_decile"]
+    covered = np.nan_to_num(coverage, nan=0.0) >= params["covered_min_share"]
+    return np.select(
+        [little & deprived & ~covered, little & deprived & covered, (classes == "high") & covered],
+        ["priority gap", "develop", "devolution ready"],
+        default="monitor",
+    ).astype(object)
+
+
+def _metadata(frame, params, la_codes, ward_codes, categories, kinds, as_of, reference, analysed):
+    vintages = sorted(set(frame["vintage"]))
+    return {
+        "method": METHOD,
+        "method_version": METHOD_VERSION,
+        "documentation": "docs/gap-analysis.md",
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "parameters": {
+            "la": list(la_codes),
+            "ward": list(ward_codes),
+            "category": list(categories),
+            "kind": list(kinds),
+            "as_of": as_of.isoformat() if as_of else None,
+            "reference_date": reference.isoformat(),
+            "categories_analysed": analysed,
+            "activity_measure": frame.attrs["activity_measure"],
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        },
+        "counts": {
+            "wards": len(frame),
+            "groups": int(frame["groups"].sum()),
+            "groups_serving": int(frame["groups_serving"].sum()),
+            "groups_stale": int(frame["groups_stale"].sum()),
+            "services": int(frame["services"].sum()),
+            "activity_class": _tally(frame["activity_class"], ACTIVITY_CLASSES),
+            "priority": _tally(frame["priority"], PRIORITIES),
+        },
+        "boundary_vintage": vintages[0] if len(vintages) == 1 else vintages,
+    }
+
+
+def _tally(values, names):
+    counts = pd.Series(values).value_counts()
+    return {name: int(counts.get(name, 0)) for name in names}
