@@ -98,7 +98,7 @@ def compute_gaps(
     reference = as_of or date.today()
     wards = _scope(session, la_codes, ward_codes)
     category_ids = _category_ids(session, categories, "categories") if categories else {}
-    analysed = list(categories) or list(params["core_categories"])
+    analysed = list(dict.fromkeys(categories or params["core_categories"]))
     analysed_ids = _category_ids(session, analysed, "core_categories")
     counted = _counted_groups(as_of, kinds, list(category_ids.values()))
     scoped = bool(la_codes or ward_codes)
@@ -159,7 +159,7 @@ def compute_gaps(
         ids,
         1,
     )
-    present = _categories_present(session, counted, in_scope, analysed_ids, ids)
+    present = _categories_present(session, counted, scoped, in_scope, analysed_ids, ids)
     nearest = _nearest_km(session, counted, wards, groups[:, 0])
 
     frame = _assemble(wards, groups, serving, services, present, analysed, nearest, params)
@@ -220,7 +220,7 @@ def _scope(session, la_codes, ward_codes):
 def _category_ids(session, slugs, argument):
     slugs = list(dict.fromkeys(slugs))
     query = select(Category.slug, Category.id).where(Category.slug.in_(slugs))
-    found = dict(session.execute(query).tuples().all())
+    found = {slug: id_ for slug, id_ in session.execute(query)}
     missing = [s for s in slugs if s not in found]
     if missing:
         raise UnknownValues(argument, missing)
@@ -279,64 +279,86 @@ def _per_ward(session, query, ids, width):
     return result
 
 
-def _categories_present(session, counted, in_scope, analysed_ids, ids):
-    """Return, for each ward, the set of analysed category ids its counted groups have."""
+def _categories_present(session, counted, scoped, in_scope, analysed_ids, ids):
+    """Return a (ward, analysed category) table: True where a counted group has it."""
+    # For every ward, loop over the links first and look each link's group up by its id;
+    # for a few wards, start from their groups.
+    on = CommunityGroup.id == group_categories.c.group_id
+    if scoped:
+        links = group_categories.join(CommunityGroup, on)
+    else:
+        links = db.OrderedJoin(group_categories, CommunityGroup, on)
     query = (
         select(CommunityGroup.ward_id, group_categories.c.category_id)
-        .join(group_categories, group_categories.c.group_id == CommunityGroup.id)
+        .select_from(links)
         .where(
             *counted,
             *in_scope(CommunityGroup.ward_id),
+            CommunityGroup.ward_id.is_not(None),
             group_categories.c.category_id.in_(list(analysed_ids.values())),
         )
         .distinct()
     )
-    present = {}
-    for ward_id, category_id in session.execute(query):
-        present.setdefault(ward_id, set()).add(category_id)
-    slugs = {v: k for k, v in analysed_ids.items()}
-    return [{slugs[c] for c in present.get(i, ())} for i in ids]
+    rows = np.array([tuple(r) for r in session.execute(query)], dtype=np.int64).reshape(-1, 2)
+    ward_position = pd.Index(ids).get_indexer(rows[:, 0])
+    category_position = pd.Index(list(analysed_ids.values())).get_indexer(rows[:, 1])
+    present = np.zeros((len(ids), len(analysed_ids)), dtype=bool)
+    known = ward_position >= 0
+    present[ward_position[known], category_position[known]] = True
+    return present
 
 
 def _nearest_km(session, counted, wards, counts):
     """Return the great-circle distance (km) from each ward's label point to the nearest
     counted group anywhere, or NaN when no group counts.
 
-    Searches a box around each label point that holds a circle of radius r; a nearest
-    candidate within r is the true nearest. Wards not settled search again with 4r.
+    Searches a box around each label point that holds the circle of radius r; a nearest
+    candidate within r is the nearest group. Wards not settled search again, out to their
+    nearest candidate, or 2r without one.
     """
     lon, lat = wards["label_lon"].to_numpy(float), wards["label_lat"].to_numpy(float)
     area = wards["area_km2"].to_numpy(float)
-    # A radius about twice the expected distance to the nearest of `counts` points.
-    radius = np.sqrt(np.maximum(area, 0.01) / np.maximum(counts, 1))
+    # Start at about the spacing of the ward's own groups: the search then settles most
+    # wards at the first or second try while reading few candidates (affects speed only).
+    radius = 0.5 * np.sqrt(np.maximum(area, 0.01) / np.maximum(counts, 1))
     nearest = np.full(len(wards), np.nan)
     pending = np.arange(len(wards))
     if not session.scalar(select(exists().where(*counted))):
         return nearest
     while len(pending):
-        boxes = [geo.box_around(lon[i], lat[i], radius[i]) for i in pending]
-        joined, box_number = db.boxes_join(CommunityGroup.geom, boxes, session)
+        boxes = geo.boxes_around(lon[pending], lat[pending], radius[pending])
+        joined, box_number, (from_lon, from_lat) = db.boxes_join(
+            CommunityGroup.geom, np.column_stack([boxes, lon[pending], lat[pending]]), session
+        )
+        distance = _haversine_km_sql(
+            from_lon, from_lat, func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom)
+        )
         rows = session.execute(
-            select(box_number, func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom))
+            select(box_number, func.min(distance))
             .select_from(joined)
             .where(*counted)
+            .group_by(box_number)
         ).all()
         best = np.full(len(pending), np.inf)
         if rows:
             found = np.array([tuple(r) for r in rows], dtype=float)
-            which = found[:, 0].astype(np.int64)
-            distance = geo.haversine_km(
-                lon[pending[which]], lat[pending[which]], found[:, 1], found[:, 2]
-            )
-            np.minimum.at(best, which, distance)
-        settled = best <= radius[pending]
-        whole_earth = radius[pending] >= np.pi * geo.EARTH_RADIUS_KM
-        nearest[pending[settled]] = best[settled]
-        # The whole Earth was searched: the nearest found is the nearest there is.
-        nearest[pending[whole_earth & ~settled]] = best[whole_earth & ~settled]
-        pending = pending[~settled & ~whole_earth]
-        radius[pending] *= 4
+            best[found[:, 0].astype(np.int64)] = found[:, 1]
+        # Within r the nearest candidate is the nearest group; a box that is the whole Earth
+        # holds every group.
+        done = (best <= radius[pending]) | (radius[pending] >= np.pi * geo.EARTH_RADIUS_KM)
+        nearest[pending[done]] = best[done]
+        # Otherwise the nearest candidate bounds the distance; without one, look twice as far.
+        radius[pending] = np.where(np.isfinite(best), best * (1 + 1e-9), radius[pending] * 2)
+        pending = pending[~done]
     return nearest
+
+
+def _haversine_km_sql(lon1, lat1, lon2, lat2):
+    """The great-circle distance in km between lon/lat columns, as geo.haversine_km does it."""
+    lon1, lat1, lon2, lat2 = (func.radians(v) for v in (lon1, lat1, lon2, lat2))
+    half_lat, half_lon = func.sin((lat2 - lat1) / 2), func.sin((lon2 - lon1) / 2)
+    a = half_lat * half_lat + func.cos(lat1) * func.cos(lat2) * half_lon * half_lon
+    return 2 * geo.EARTH_RADIUS_KM * func.asin(func.sqrt(a))
 
 
 def _months_before(day, months):
@@ -360,6 +382,7 @@ def _per_1k(counts, population):
 def _assemble(wards, groups, serving, services, present, analysed, nearest, params):
     population = wards["population"].to_numpy(dtype=float, na_value=np.nan)
     coverage = wards["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan)
+    names = np.array(analysed, dtype=object)
     frame = pd.DataFrame(
         {
             "ward_code": wards["code"],
@@ -375,8 +398,8 @@ def _assemble(wards, groups, serving, services, present, analysed, nearest, para
             "groups_stale": groups[:, 1],
             "services": services[:, 0],
             "services_per_1k": _per_1k(services[:, 0], population),
-            "categories_present": [[c for c in analysed if c in p] for p in present],
-            "categories_missing": [[c for c in analysed if c not in p] for p in present],
+            "categories_present": [names[row].tolist() for row in present],
+            "categories_missing": [names[~row].tolist() for row in present],
             "coordinator_coverage": np.round(coverage, 3),
             "nearest_group_km": np.round(nearest, 3),
             "imd_decile": wards["imd_decile"].astype("Int64"),
@@ -409,8 +432,8 @@ def activity_measure(groups, population, area_km2):
 
 
 def activity_classes(measure, cuts):
-    """Return none/low/medium/high: none without groups, otherwise by the mid-rank
-    percentile of the ward among the wards in scope that have groups."""
+    """Return none/low/medium/high: none without groups, otherwise by the ward's mid-rank
+    percentile among the wards in scope that have groups (a tie on a cut goes outwards)."""
     measure = np.asarray(measure, dtype=float)
     classes = np.full(len(measure), "none", dtype=object)
     active = measure > 0
@@ -418,8 +441,11 @@ def activity_classes(measure, cuts):
         ranks = pd.Series(measure[active]).rank(method="average").to_numpy()
         percentile = (ranks - 0.5) / active.sum()
         low, high = cuts
+        tolerance = 1e-9
         classes[active] = np.where(
-            percentile < low, "low", np.where(percentile >= high, "high", "medium")
+            percentile <= low + tolerance,
+            "low",
+            np.where(percentile >= high - tolerance, "high", "medium"),
         )
     return classes
 

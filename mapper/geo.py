@@ -107,22 +107,27 @@ def equal_areas(geoms):
     return shapely.area(projected)
 
 
-def box_around(lon, lat, radius_km):
-    """Return a lon/lat box holding every point within `radius_km` of (lon, lat)."""
-    angle = radius_km / EARTH_RADIUS_KM
-    if angle >= np.pi:
-        return (-180.0, -90.0, 180.0, 90.0)
+def boxes_around(lon, lat, radius_km):
+    """Return (n, 4) lon/lat boxes, each holding every point within `radius_km` of its centre.
+
+    A box that would reach a pole or cross the antimeridian spans all longitudes.
+    """
+    lon, lat, radius_km = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (lon, lat, radius_km))
+    )
+    angle = np.minimum(radius_km / EARTH_RADIUS_KM, np.pi)
     dlat = np.degrees(angle)
-    min_lat, max_lat = lat - dlat, lat + dlat
+    # The widest longitude of a spherical cap of this angle (where it is not a polar cap).
     spread = np.sin(angle) / np.cos(np.radians(lat))
-    if min_lat <= -90 or max_lat >= 90 or spread >= 1:
-        return (-180.0, max(min_lat, -90.0), 180.0, min(max_lat, 90.0))
-    dlon = np.degrees(np.arcsin(spread))
-    if lon - dlon < -180 or lon + dlon > 180:
-        return (-180.0, min_lat, 180.0, max_lat)
-    # A hair wider: the spatial index's boxes and ours are rounded.
-    margin = 1e-6
-    return (lon - dlon - margin, min_lat - margin, lon + dlon + margin, max_lat + margin)
+    dlon = np.degrees(np.arcsin(np.clip(spread, 0, 1)))
+    margin = 1e-6  # a hair wider: the spatial indexes round their boxes
+    boxes = np.column_stack([lon - dlon, lat - dlat, lon + dlon, lat + dlat])
+    boxes += np.array([-margin, -margin, margin, margin])
+    every_lon = (spread >= 1) | (boxes[:, 1] <= -90) | (boxes[:, 3] >= 90) | (angle >= np.pi)
+    every_lon |= (boxes[:, 0] < -180) | (boxes[:, 2] > 180)
+    boxes[every_lon, 0], boxes[every_lon, 2] = -180.0, 180.0
+    boxes[:, 1], boxes[:, 3] = np.maximum(boxes[:, 1], -90.0), np.minimum(boxes[:, 3], 90.0)
+    return boxes
 
 
 def haversine_km(lon1, lat1, lon2, lat2):

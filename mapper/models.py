@@ -198,6 +198,8 @@ class CommunityGroup(Timestamped, Base):
         not_blank("name", "ck_community_groups_name_not_blank"),
         status_check("ck_community_groups_status"),
         Index("ix_community_groups_ward_status", "ward_id", "status"),
+        # Covers the gap analysis's count per ward, so it never reads the table itself.
+        Index("ix_community_groups_ward_counts", "ward_id", "status", "last_verified", "kind"),
         Index("ix_community_groups_external_id", "external_id"),
     )
 

@@ -1,4 +1,4 @@
-"""Gap analysis: wards keep their coordinator coverage; served wards are indexed by ward.
+"""Gap analysis: wards keep their coordinator coverage; indexes for counting per ward.
 
 Revision ID: 0003
 Revises: 0001
@@ -22,6 +22,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_group_wards_served_ward_id", "group_wards_served", ["ward_id"], unique=False
     )
+    op.create_index(
+        "ix_community_groups_ward_counts",
+        "community_groups",
+        ["ward_id", "status", "last_verified", "kind"],
+        unique=False,
+    )
     # Measure the wards already stored, as mapper.registry does whenever they change.
     connection = op.get_bind()
     wards = connection.execute(sa.text("SELECT id, ST_AsBinary(geom) FROM wards")).all()
@@ -39,5 +45,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_community_groups_ward_counts", table_name="community_groups")
     op.drop_index("ix_group_wards_served_ward_id", table_name="group_wards_served")
     op.drop_column("wards", "coordinator_coverage")
