@@ -16,6 +16,7 @@ end) unless --database names one; a database that already holds the data is reus
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -320,22 +321,27 @@ def load_for_baseline(session):
     return polygons, xy
 
 
-def baseline(polygons, xy):
-    """The bare spatial join and count that the analysis is compared with."""
+def baseline_frames(polygons, xy):
+    """The wards and points of the baseline, as GeoDataFrames in memory (not timed)."""
     wards = gpd.GeoDataFrame({"ward": np.arange(len(polygons))}, geometry=polygons, crs=4326)
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326)
-    started = time.perf_counter()
-    joined = gpd.sjoin(points, wards, predicate="intersects")
-    joined.groupby("ward").size()
-    return time.perf_counter() - started
+    return wards, points
 
 
-def timed(function, runs):
+def baseline(wards, points):
+    """The bare spatial join and count that the analysis is compared with."""
+    return gpd.sjoin(points, wards, predicate="intersects").groupby("ward").size()
+
+
+def timed(function, runs, cpu=None):
+    """Return the wall-clock times of `runs` calls; append their process CPU times to `cpu`."""
     times = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         function()
         times.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(time.process_time() - started_cpu)
     return times
 
 
@@ -378,9 +384,6 @@ def run(args, url):
         else:
             log("reusing the data already in the database")
             polygons, xy = load_for_baseline(session)
-        if not db.is_spatialite(engine):
-            session.execute(text("ANALYZE"))
-            session.commit()
         counts = {
             model.__tablename__: session.scalar(select(func.count()).select_from(model))
             for model in (Ward, CommunityGroup, Service, Coordinator)
@@ -392,12 +395,22 @@ def run(args, url):
             .limit(1)
         ).one()
 
+    if not db.is_spatialite(engine):
+        # What autovacuum does to a live database after a bulk load: statistics for the
+        # planner and the visibility map.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
+    load_before = os.getloadavg()[0]
     with Session(engine) as session:
         frame = analysis.compute_gaps(session)  # warm the caches once
         log(f"analysis: {len(frame)} wards, {frame['groups'].sum()} groups counted")
-        analysis_times = timed(lambda: analysis.compute_gaps(session), args.runs)
+        analysis_cpu, baseline_cpu = [], []
+        analysis_times = timed(lambda: analysis.compute_gaps(session), args.runs, analysis_cpu)
         la_times = timed(lambda: analysis.compute_gaps(session, la_codes=[la_code]), args.runs)
-    baseline_times = [baseline(polygons, xy) for _ in range(args.runs)]
+    wards, points = baseline_frames(polygons, xy)
+    baseline_times = timed(lambda: baseline(wards, points), args.runs, baseline_cpu)
+    load_after = os.getloadavg()[0]
     engine.dispose()
 
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "benchmark"})
@@ -423,6 +436,12 @@ def run(args, url):
         "la_wards": la_wards,
         "la_geojson_bytes": geojson_bytes,
         "la_geojson_s": median(geojson_times),
+        # Process CPU seconds: with SpatiaLite the whole analysis runs in this process, so
+        # these show the cost without the waiting a busy machine adds (PostGIS works in
+        # its own processes, which this leaves out).
+        "analysis_cpu_s": median(analysis_cpu),
+        "baseline_cpu_s": median(baseline_cpu),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "analysis_all_s": [round(t, 3) for t in analysis_times],
         "la_analysis_all_s": [round(t, 4) for t in la_times],
         "baseline_all_s": [round(t, 3) for t in baseline_times],

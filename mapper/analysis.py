@@ -72,7 +72,6 @@ PROPERTIES = (
     "activity_class",
     "priority",
 )
-LIST_PROPERTIES = ("categories_present", "categories_missing")
 ACTIVITY_CLASSES = ("none", "low", "medium", "high")
 PRIORITIES = ("priority gap", "develop", "devolution ready", "monitor")
 
@@ -97,10 +96,10 @@ def compute_gaps(
     params = resolve_params(params)
     reference = as_of or date.today()
     wards = _scope(session, la_codes, ward_codes)
-    category_ids = _category_ids(session, categories, "categories") if categories else {}
+    category_ids = list(_category_ids(session, categories, "categories").values())
     analysed = list(dict.fromkeys(categories or params["core_categories"]))
     analysed_ids = _category_ids(session, analysed, "core_categories")
-    counted = _counted_groups(as_of, kinds, list(category_ids.values()))
+    counted = _counted_groups(as_of, kinds, category_ids)
     scoped = bool(la_codes or ward_codes)
     ids = wards["id"].to_numpy()
 
@@ -108,64 +107,24 @@ def compute_gaps(
         return [column.in_(ids.tolist())] if scoped else []
 
     stale_before = _months_before(reference, params["stale_months"])
-    groups = _per_ward(
-        session,
-        select(
-            CommunityGroup.ward_id,
-            func.count(),
-            func.sum(
-                case(
-                    (
-                        or_(
-                            CommunityGroup.last_verified.is_(None),
-                            CommunityGroup.last_verified < stale_before,
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-        )
-        .where(*counted, *in_scope(CommunityGroup.ward_id))
-        .group_by(CommunityGroup.ward_id),
-        ids,
-        2,
-    )
-    serving = _per_ward(
-        session,
-        select(group_wards_served.c.ward_id, func.count())
-        .join(CommunityGroup, CommunityGroup.id == group_wards_served.c.group_id)
-        .where(
-            *counted,
-            *in_scope(group_wards_served.c.ward_id),
-            or_(
-                CommunityGroup.ward_id.is_(None),
-                CommunityGroup.ward_id != group_wards_served.c.ward_id,
-            ),
-        )
-        .group_by(group_wards_served.c.ward_id),
-        ids,
-        1,
-    )
-    services = _per_ward(
-        session,
-        select(Service.ward_id, func.count())
-        .where(
-            Service.status == "active",
-            *in_scope(Service.ward_id),
-            *_with_categories(Service.id, service_categories.c.service_id, category_ids),
-        )
-        .group_by(Service.ward_id),
-        ids,
-        1,
-    )
+    groups = _per_ward(session, _groups_query(counted, in_scope, stale_before), ids, 2)
+    serving = _per_ward(session, _serving_query(counted, in_scope), ids, 1)
+    services = _per_ward(session, _services_query(category_ids, in_scope), ids, 1)
     present = _categories_present(session, counted, scoped, in_scope, analysed_ids, ids)
     nearest = _nearest_km(session, counted, wards, groups[:, 0])
 
-    frame = _assemble(wards, groups, serving, services, present, analysed, nearest, params)
-    frame.attrs["metadata"] = _metadata(
-        frame, params, la_codes, ward_codes, categories, kinds, as_of, reference, analysed
-    )
+    frame, measure = _assemble(wards, groups, serving, services, present, analysed, nearest, params)
+    filters = {
+        "la": list(la_codes),
+        "ward": list(ward_codes),
+        "category": list(categories),
+        "kind": list(kinds),
+        "as_of": as_of.isoformat() if as_of else None,
+        "reference_date": reference.isoformat(),
+        "categories_analysed": analysed,
+        "activity_measure": measure,
+    }
+    frame.attrs["metadata"] = _metadata(frame, filters, params)
     return frame
 
 
@@ -227,18 +186,6 @@ def _category_ids(session, slugs, argument):
     return {slug: found[slug] for slug in slugs}
 
 
-def _with_categories(id_column, link_column, category_ids):
-    """The WHERE clause 'has one of these categories' for groups or services."""
-    if not category_ids:
-        return []
-    link = link_column.table
-    return [
-        exists()
-        .where(link_column == id_column, link.c.category_id.in_(list(category_ids.values())))
-        .correlate_except(link)
-    ]
-
-
 def _counted_groups(as_of, kinds, category_ids):
     """The WHERE clauses choosing the groups that count: active (on `as_of`), filtered."""
     group = CommunityGroup
@@ -266,6 +213,48 @@ def _counted_groups(as_of, kinds, category_ids):
             .correlate_except(group_categories)
         )
     return clauses
+
+
+def _groups_query(counted, in_scope, stale_before):
+    """Per ward: counted groups based there, and how many of them are stale."""
+    group = CommunityGroup
+    stale = or_(group.last_verified.is_(None), group.last_verified < stale_before)
+    return (
+        select(group.ward_id, func.count(), func.sum(case((stale, 1), else_=0)))
+        .where(*counted, *in_scope(group.ward_id))
+        .group_by(group.ward_id)
+    )
+
+
+def _serving_query(counted, in_scope):
+    """Per ward: counted groups based elsewhere (or nowhere) that say they serve it."""
+    served = group_wards_served.c
+    group = CommunityGroup
+    return (
+        select(served.ward_id, func.count())
+        .join(group, group.id == served.group_id)
+        .where(
+            *counted,
+            *in_scope(served.ward_id),
+            or_(group.ward_id.is_(None), group.ward_id != served.ward_id),
+        )
+        .group_by(served.ward_id)
+    )
+
+
+def _services_query(category_ids, in_scope):
+    """Per ward: active services based there (of the categories asked, if any)."""
+    query = select(Service.ward_id, func.count()).where(
+        Service.status == "active", *in_scope(Service.ward_id)
+    )
+    if category_ids:
+        link = service_categories.c
+        query = query.where(
+            exists()
+            .where(link.service_id == Service.id, link.category_id.in_(category_ids))
+            .correlate_except(service_categories)
+        )
+    return query.group_by(Service.ward_id)
 
 
 def _per_ward(session, query, ids, width):
@@ -416,9 +405,8 @@ def _assemble(wards, groups, serving, services, present, analysed, nearest, para
         coverage,
         params,
     )
-    frame.attrs["activity_measure"] = measure_name
     geometry = shapely.from_wkb(wards["wkb"].tolist()) if len(wards) else []
-    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84)
+    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84), measure_name
 
 
 def activity_measure(groups, population, area_km2):
@@ -462,7 +450,7 @@ def priorities(classes, imd_deciles, coverage, params):
     ).astype(object)
 
 
-def _metadata(frame, params, la_codes, ward_codes, categories, kinds, as_of, reference, analysed):
+def _metadata(frame, filters, params):
     vintages = sorted(set(frame["vintage"]))
     return {
         "method": METHOD,
@@ -470,14 +458,7 @@ def _metadata(frame, params, la_codes, ward_codes, categories, kinds, as_of, ref
         "documentation": "docs/gap-analysis.md",
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "parameters": {
-            "la": list(la_codes),
-            "ward": list(ward_codes),
-            "category": list(categories),
-            "kind": list(kinds),
-            "as_of": as_of.isoformat() if as_of else None,
-            "reference_date": reference.isoformat(),
-            "categories_analysed": analysed,
-            "activity_measure": frame.attrs["activity_measure"],
+            **filters,
             **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
         },
         "counts": {

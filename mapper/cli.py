@@ -1,6 +1,5 @@
 """The `mapper` commands: parse arguments, call importers/registry/analysis, print."""
 
-import json
 import sys
 
 import click
@@ -110,7 +109,7 @@ def gaps(la, ward, category, kind, as_of, fmt, output):
         ) from None
     if fmt == "geojson":
         data = exports.gaps_geojson(frame, current_app.config["BOUNDARY_ATTRIBUTION"])
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = exports.geojson_text(data)
     else:
         text = exports.gaps_csv(frame)
     if output:

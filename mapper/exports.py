@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import math
 
 import pandas as pd
@@ -26,6 +27,11 @@ def feature(geom, properties, feature_id=None):
 def feature_collection(features, **members):
     """Return a FeatureCollection (never with a `crs` member) with any extra members."""
     return {"type": "FeatureCollection", **members, "features": list(features)}
+
+
+def geojson_text(data):
+    """Return GeoJSON as compact UTF-8 text."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def ward_properties(ward):

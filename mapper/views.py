@@ -1,7 +1,5 @@
 """Blueprint `web`: HTML pages, health check and the vendored browser libraries."""
 
-import json
-
 from flask import (
     Blueprint,
     Response,
@@ -61,8 +59,7 @@ def gaps_download(extension):
         raise params.unknown_values(error) from None
     if extension == "geojson":
         data = exports.gaps_geojson(frame, current_app.config["BOUNDARY_ATTRIBUTION"])
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        mimetype = exports.GEOJSON_MIMETYPE
+        body, mimetype = exports.geojson_text(data), exports.GEOJSON_MIMETYPE
     else:
         body, mimetype = exports.gaps_csv(frame), exports.CSV_MIMETYPE
     filename = exports.gaps_filename(frame.attrs["metadata"], extension)

@@ -240,6 +240,9 @@ def test_coordinator_coverage_follows_coordinators_as_they_are_saved(session):
     moved.patch = registry.to_wkb_element(MultiPolygon([box(-1.95, 53.3, -1.8, 53.6)]))
     session.commit()
     assert coverage() == {"E05000001": 0.5, "E05000002": 0.0}
+    session.delete(moved)
+    session.commit()
+    assert coverage() == {"E05000001": 0.0, "E05000002": 0.0}
 
 
 def test_nearest_group_km_is_the_great_circle_distance_to_the_nearest_active_group(session):
@@ -425,3 +428,26 @@ def test_months_before_keeps_the_day_or_takes_the_last_of_the_month():
     assert analysis._months_before(date(2026, 11, 27), 12) == date(2025, 11, 27)
     assert analysis._months_before(date(2024, 3, 31), 1) == date(2024, 2, 29)
     assert analysis._months_before(date(2025, 1, 15), 13) == date(2023, 12, 15)
+
+
+def test_as_of_counts_a_group_without_a_start_date_from_the_day_it_was_recorded(session):
+    two_wards(session)
+    make_group(session, "Recorded today", (-2.05, 53.45), active_from=None)
+    today = date.today()
+
+    def west(as_of):
+        return by_code(analysis.compute_gaps(session, as_of=as_of), "groups")["E05000002"]
+
+    assert west(today - timedelta(days=2)) == 0
+    assert west(today + timedelta(days=1)) == 1
+
+
+def test_wards_saved_after_the_coordinators_are_measured_too(session):
+    patch = MultiPolygon([box(-2.1, 53.4, -2.075, 53.5)])  # a quarter of the west ward
+    registry.save_located(
+        session, Coordinator, [{"external_id": "C1", "name": "A", "patch": patch}]
+    )
+    session.commit()
+    two_wards(session)
+    frame = analysis.compute_gaps(session)
+    assert by_code(frame, "coordinator_coverage") == {"E05000001": 0.0, "E05000002": 0.25}
