@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import delete, select
@@ -49,6 +50,14 @@ def test_manchester_groups_per_ward_equal_the_polling_stations_own_ward_tallies(
     }
     assert frame["groups"].sum() == 198
     assert set(frame["la_name"]) == {"Manchester"} and set(frame["vintage"]) == {"2023"}
+    # The nearest station to each ward's point on surface, checked against every station.
+    labels = session.execute(select(Ward.code, Ward.label_point)).all()
+    xy = shapely.get_coordinates(stations.geometry.values)
+    for code, label in labels:
+        label = to_shape(label)
+        assert label.within(frame.set_index("ward_code").geometry[code])
+        expected_km = geo.haversine_km(label.x, label.y, xy[:, 0], xy[:, 1]).min()
+        assert by_code(frame, "nearest_group_km")[code] == pytest.approx(expected_km, abs=5e-4)
 
 
 def test_the_result_has_exactly_the_documented_properties_in_order(session):
