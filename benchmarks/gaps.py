@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/gaps.py --wards 8400 --groups 1000000 --backend spatialite
 
-Builds a synthetic country (Voronoi wards of about 70 vertices, like ONS generalised
+Builds a synthetic country (Voronoi wards of about 66 vertices, like ONS generalised
 boundaries; local authorities of 30 neighbouring wards; groups, services and coordinators
 clustered around towns) with bulk inserts, the ward of every group and service derived by the
 project's rule (registry.locate_wards). Then times, several times each, `compute_gaps` for
@@ -129,7 +129,9 @@ def make_wards(rng, n, towns):
         shapely.multipoints(seeds), extend_to=box(*COUNTRY), ordered=True
     )
     cells = shapely.intersection(np.asarray(cells.geoms), box(*COUNTRY))
-    cells = shapely.transform(shapely.segmentize(cells, 0.004), _jitter)
+    # A vertex every 0.004° at 8,400 wards (about 66 per ward); as many per ward at any count.
+    spacing = 0.004 * np.sqrt(8400 / n)
+    cells = shapely.transform(shapely.segmentize(cells, spacing), _jitter)
     polygons = [geo.repair(c)[0] for c in cells]
     la = np.minimum(np.arange(n) // LA_SIZE, max(n // LA_SIZE - 1, 0))
     deciles = rng.integers(1, 11, n)
