@@ -261,3 +261,8 @@ def filter_choices(session):
         "category": [tuple(row) for row in categories],
         "kind": [(kind, kind) for kind in sorted(kinds) if kind.strip()],
     }
+
+
+def category_names(session):
+    """Return {slug: display name} of the activity categories."""
+    return dict(session.execute(select(Category.slug, Category.name)).all())

@@ -79,20 +79,36 @@ def render_parts(fmap):
 # text label too, so colour is never the only cue.
 ACTIVITY_CLASSES = [
     ("none", "None", "#ffffcc", "No active community groups"),
-    ("low", "Low", "#a1dab4", "Fewer groups for its population than most wards in scope"),
-    ("medium", "Medium", "#41b6c4", "About as many groups as most wards in scope"),
-    ("high", "High", "#225ea8", "More groups for its population than most wards in scope"),
+    (
+        "low",
+        "Low",
+        "#a1dab4",
+        "Among the third of wards shown with the fewest groups for their size",
+    ),
+    ("medium", "Medium", "#41b6c4", "Among the middle third of wards shown"),
+    (
+        "high",
+        "High",
+        "#225ea8",
+        "Among the third of wards shown with the most groups for their size",
+    ),
 ]
-# Priorities from ColorBrewer PuOr, a diverging scale that colour-blind readers can follow:
-# orange where action is needed, purple where action can be devolved, pale in between.
+# Priorities (docs/gap-analysis.md) from ColorBrewer PuOr, a diverging scale that colour-blind
+# readers can follow: oranges where action is needed, purple where action can be devolved.
 PRIORITIES = [
-    ("priority gap", "Priority gap", "#e66101", "Little or no activity, deprived, no coordinator"),
-    ("monitor", "Monitor", "#f7f7f7", "Neither a priority gap nor ready for devolution"),
+    (
+        "priority gap",
+        "Priority gap",
+        "#e66101",
+        "Little or no activity where need is high and no coordinator works",
+    ),
+    ("develop", "Develop", "#fdb863", "Little activity where need is high; a coordinator is there"),
+    ("monitor", "Monitor", "#f7f7f7", "No immediate action"),
     (
         "devolution ready",
         "Devolution ready",
         "#5e3c99",
-        "Strong activity with coordinator coverage",
+        "Strong activity with a coordinator to connect to",
     ),
 ]
 NO_DATA_COLOUR = "#969696"
@@ -104,6 +120,14 @@ def legend(classes):
         {"value": value, "label": label, "colour": colour, "description": description}
         for value, label, colour, description in classes
     ]
+
+
+def classes_by_value():
+    """Return {"activity_class": {value: entry}, "priority": {value: entry}} of the legends."""
+    return {
+        key: {entry["value"]: entry for entry in legend(classes)}
+        for key, classes in (("activity_class", ACTIVITY_CLASSES), ("priority", PRIORITIES))
+    }
 
 
 def home_map(tile_url, attribution, **options):

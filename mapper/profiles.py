@@ -147,4 +147,6 @@ def figures(row, rows, place, classes=None):
             known["label"] if known else str(value),
             f"{known['description']}." if known else "",
         )
+        if known:
+            result[key]["colour"] = known["colour"]
     return [result[key] for key in ORDER if key in result]

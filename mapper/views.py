@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 
-from mapper import db, exports, geo, mapdata, maps, params, queries
+from mapper import analysis, db, exports, geo, mapdata, maps, params, profiles, queries
 from mapper.api import geojson_response
 from mapper.db import get_session
 from mapper.errors import NotFound
@@ -55,6 +55,10 @@ def render_map_page(template, parts, **context):
 def index():
     """The ward map: wards coloured by the gap analysis, layers, filters and the table."""
     filters = {name: parse(request.args, name) for name, parse in FILTERS.items()}
+    legends = {
+        "activity_class": maps.legend(maps.ACTIVITY_CLASSES),
+        "priority": maps.legend(maps.PRIORITIES),
+    }
     config = current_app.config
     parts = maps.home_map(
         config["TILE_URL"],
@@ -64,10 +68,7 @@ def index():
         groups_url=url_for("web.map_groups"),
         services_url=url_for("web.map_services"),
         coverage_url=url_for("web.map_coverage"),
-        legends={
-            "activity_class": maps.legend(maps.ACTIVITY_CLASSES),
-            "priority": maps.legend(maps.PRIORITIES),
-        },
+        legends=legends,
         no_data_colour=maps.NO_DATA_COLOUR,
         **marker_options(),
     )
@@ -78,17 +79,17 @@ def index():
         filters=filters,
         choices=mapdata.filter_choices(get_session()),
         downloads=download_links(query),
-        legends={
-            "activity_class": maps.legend(maps.ACTIVITY_CLASSES),
-            "priority": maps.legend(maps.PRIORITIES),
-        },
+        legends=legends,
     )
 
 
 def download_links(query):
     """Return [(label, base URL, URL with the query)] of the gap analysis downloads."""
-    links = [("GeoJSON", "/gaps.geojson"), ("CSV", "/gaps.csv")]
-    return [(label, base, f"{base}?{urlencode(query)}" if query else base) for label, base in links]
+    links = []
+    for label, extension in (("GeoJSON", "geojson"), ("CSV", "csv")):
+        base = url_for("web.gaps_download", extension=extension)
+        links.append((label, base, f"{base}?{urlencode(query)}" if query else base))
+    return links
 
 
 @web.get("/healthz")
@@ -108,6 +109,31 @@ def vendor(name, filename):
     if name not in maps.VENDOR_DIRS:
         raise NotFound(f"No vendored library called {name}.")
     return send_from_directory(maps.VENDOR_DIRS[name], filename, max_age=86400)
+
+
+def gap_frame(filters):
+    """Return compute_gaps of the filters; unknown codes or slugs are a 400 naming the filter."""
+    try:
+        return analysis.compute_gaps(get_session(), **filters)
+    except analysis.UnknownValues as error:
+        raise params.unknown_values(error) from None
+
+
+@web.get("/gaps.<any(geojson, csv):extension>")
+def gaps_download(extension):
+    """The gap analysis as GeoJSON (RFC 7946, with metadata) or CSV, one row per ward."""
+    frame = gap_frame(params.gap_filters(request.args))
+    if extension == "geojson":
+        data = exports.gaps_geojson(frame, current_app.config["BOUNDARY_ATTRIBUTION"])
+        body, mimetype = exports.geojson_text(data), exports.GEOJSON_MIMETYPE
+    else:
+        body, mimetype = exports.gaps_csv(frame), exports.CSV_MIMETYPE
+    filename = exports.gaps_filename(frame.attrs["metadata"], extension)
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def compact_json(data):
@@ -223,6 +249,10 @@ def ward_page(code):
         services_url=url_for("web.map_services", bbox=near_box),
         **marker_options(),
     )
+    scope = {"la_codes": [ward.la_code]} if ward.la_code else {"ward_codes": [ward.code]}
+    rows = exports.gap_records(analysis.compute_gaps(session, **scope))
+    (row,) = [r for r in rows if r["ward_code"] == ward.code]
+    names = mapdata.category_names(session)
     group_count, groups = mapdata.listed(session, CommunityGroup, ward)
     service_count, services = mapdata.listed(session, Service, ward)
     nearby = mapdata.nearby_groups(session, ward, geom)
@@ -238,22 +268,17 @@ def ward_page(code):
         nearby_count=len(nearby),
         nearby_metres=mapdata.NEARBY_METRES,
         downloads=download_links([("ward", ward.code)]),
+        figures=profiles.figures(
+            row, rows, ward.la_name or ward.la_code or "scope", maps.classes_by_value()
+        ),
+        categories_present=[names.get(slug, slug) for slug in row["categories_present"]],
+        categories_missing=[names.get(slug, slug) for slug in row["categories_missing"]],
     )
 
 
 @web.get("/map/figures.json")
 def map_figures():
-    """The gap analysis of the wards in scope without geometry: the map's colours and table."""
-    from mapper import analysis
-
-    args = request.args
-    gaps = analysis.compute_gaps(
-        get_session(),
-        la_codes=params.codes(args, "la"),
-        ward_codes=params.codes(args, "ward"),
-        categories=params.words(args, "category"),
-        kinds=params.words(args, "kind"),
-        as_of=params.iso_date(args, "as_of"),
-    )
-    rows = json.loads(gaps.drop(columns=gaps.geometry.name).to_json(orient="records"))
-    return compact_json({"wards": rows})
+    """The gap analysis without geometry, for the map's colours and the table: the same
+    parameters as /gaps.geojson."""
+    frame = gap_frame(params.gap_filters(request.args))
+    return compact_json({"wards": exports.gap_records(frame)})

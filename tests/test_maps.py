@@ -77,3 +77,10 @@ def test_every_class_has_a_text_label_and_a_description():
     for value, label, colour, description in maps.ACTIVITY_CLASSES + maps.PRIORITIES:
         assert value and label and description
         assert len(colour) == 7 and colour.startswith("#")
+
+
+def test_the_key_names_every_class_and_priority_the_analysis_gives():
+    from mapper import analysis
+
+    assert [value for value, *_ in maps.ACTIVITY_CLASSES] == list(analysis.ACTIVITY_CLASSES)
+    assert {value for value, *_ in maps.PRIORITIES} == set(analysis.PRIORITIES)
