@@ -148,5 +148,5 @@ def figures(row, rows, place, classes=None):
             f"{known['description']}." if known else "",
         )
         if known:
-            result[key]["colour"] = known["colour"]
+            result[key]["colour"] = known.get("colour")
     return [result[key] for key in ORDER if key in result]
