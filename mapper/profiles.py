@@ -45,6 +45,24 @@ def imd_sentence(decile):
     return f"Among the {(11 - decile) * 10}% least deprived areas nationally (1 = most deprived)."
 
 
+def stale_sentence(stale, groups):
+    if not groups:
+        return "No groups to check."
+    if stale == 0:
+        return "Every group based here has been verified in the last 12 months."
+    if stale == groups == 1:
+        return "The one group based here has not been verified in the last 12 months."
+    if stale == groups:
+        return (
+            f"None of the {amount(groups)} groups based here has been verified "
+            "in the last 12 months."
+        )
+    return (
+        f"{amount(stale)} of the {amount(groups)} groups based here "
+        f"{'has' if stale == 1 else 'have'} not been verified in the last 12 months."
+    )
+
+
 def share(value):
     return f"{round(value * 100)}%"
 
@@ -122,15 +140,7 @@ def figures(row, rows, place, classes=None):
         f"{'says it works' if serving == 1 else 'say they work'} in this ward.",
     )
     stale = row.get("groups_stale") or 0
-    add(
-        "groups_stale",
-        "Not checked for a year",
-        amount(stale),
-        f"{amount(stale)} of the {plural(groups, 'group')} based here "
-        f"{'has' if stale == 1 else 'have'} not been verified in the last 12 months."
-        if groups
-        else "No groups to check.",
-    )
+    add("groups_stale", "Not checked for a year", amount(stale), stale_sentence(stale, groups))
     decile = row.get("imd_decile")
     add(
         "imd_decile",

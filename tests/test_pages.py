@@ -239,3 +239,28 @@ def test_every_map_page_uses_the_configured_tiles_and_their_attribution(app, ses
     for url in ("/", "/wards/E05000002", f"/groups/{group.id}"):
         html = client.get(url).get_data(as_text=True)
         assert "http://127.0.0.1:9999/{z}/{x}/{y}.png" in html and "Our tiles" in html, url
+
+
+def test_ward_page_says_every_gap_figure_in_words_and_which_categories_are_missing(client, session):
+    wards = two_wards(session)
+    wards["E05000002"].population, wards["E05000001"].population = 1000, 2000
+    wards["E05000002"].imd_decile = 2
+    session.commit()
+    for i in range(3):
+        make_group(session, f"Food {i}", (-2.05, 53.45 + i / 100), categories=["food-support"])
+    make_group(session, "Art", (-1.95, 53.45), categories=["arts-culture"])
+    html = client.get("/wards/E05000002").get_data(as_text=True)
+    for sentence in (
+        "3 groups per 1,000 residents — higher than 100% of the other wards in Testshire.",
+        "3 active groups based in the ward — higher than 100% of the other wards in Testshire.",
+        "1,000 residents — lower than 100% of the other wards in Testshire.",
+        "Among the 20% most deprived areas nationally",
+        "No part of the ward is inside a Local Area Coordinator",
+        "None of the 3 groups based here has been verified in the last 12 months.",
+    ):
+        assert sentence in html, sentence
+    present = html[html.index('id="present-heading"') : html.index('id="missing-heading"')]
+    missing = html[html.index('id="missing-heading"') :]
+    assert "Food support" in present and "Older people" not in present
+    assert "Older people" in missing.split("</section>")[0]
+    assert "Food support" not in missing.split("</section>")[0]

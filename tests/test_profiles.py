@@ -74,7 +74,7 @@ def test_every_gap_figure_has_a_sentence():
     }
     assert figures["groups"]["sentence"].startswith("1 active group based in the ward")
     assert figures["groups_stale"]["sentence"] == (
-        "1 of the 1 group based here has not been verified in the last 12 months."
+        "The one group based here has not been verified in the last 12 months."
     )
     assert figures["coordinator_coverage"]["value"] == "60%"
     assert "20% most deprived" in figures["imd_decile"]["sentence"]
@@ -89,3 +89,17 @@ def test_missing_population_and_deprivation_are_said_plainly():
     assert figures["groups_per_1k"]["sentence"] == "Needs population figures."
     assert "not been imported" in figures["imd_decile"]["sentence"]
     assert "services_per_1k" not in figures
+
+
+@pytest.mark.parametrize(
+    ("stale", "groups", "sentence"),
+    [
+        (0, 0, "No groups to check."),
+        (0, 4, "Every group based here has been verified in the last 12 months."),
+        (1, 4, "1 of the 4 groups based here has not been verified in the last 12 months."),
+        (2, 4, "2 of the 4 groups based here have not been verified in the last 12 months."),
+        (4, 4, "None of the 4 groups based here has been verified in the last 12 months."),
+    ],
+)
+def test_stale_groups_are_counted_in_words(stale, groups, sentence):
+    assert profiles.stale_sentence(stale, groups) == sentence
