@@ -67,6 +67,15 @@ def _wards_signature(session):
     return str(session.get_bind().url), count, str(latest)
 
 
+def _in_wards(query, la_codes, codes):
+    """Narrow a query on wards to those of these local authorities and codes."""
+    if la_codes:
+        query = query.where(Ward.la_code.in_(la_codes))
+    if codes:
+        query = query.where(Ward.code.in_(codes))
+    return query
+
+
 def display_wards(session, la_codes=(), codes=(), lonlat_box=None):
     """Return GeoJSON features of the current wards in scope, by code, simplified for display.
 
@@ -82,10 +91,7 @@ def display_wards(session, la_codes=(), codes=(), lonlat_box=None):
             .where(Ward.current)
             .order_by(Ward.code)
         )
-        if la_codes:
-            query = query.where(Ward.la_code.in_(la_codes))
-        if codes:
-            query = query.where(Ward.code.in_(codes))
+        query = _in_wards(query, la_codes, codes)
         if box:
             query = query.where(db.bbox_filter(Ward.geom, box, session))
         rows = session.execute(query).all()
@@ -128,11 +134,7 @@ def _markers(session, model, la_codes, ward_codes, categories, lonlat_box, where
             )
         )
     if la_codes or ward_codes:
-        query = query.join(Ward, model.ward_id == Ward.id)
-        if la_codes:
-            query = query.where(Ward.la_code.in_(la_codes))
-        if ward_codes:
-            query = query.where(Ward.code.in_(ward_codes))
+        query = _in_wards(query.join(Ward, model.ward_id == Ward.id), la_codes, ward_codes)
     if lonlat_box:
         query = query.where(db.bbox_filter(model.geom, lonlat_box, session))
     return [
@@ -197,11 +199,7 @@ def coverage(session, lonlat_box=None):
 
 def scope_box(session, la_codes=(), codes=()):
     """Return the lon/lat box of the current wards in scope, or None when there are none."""
-    query = select(func.ST_AsBinary(Ward.geom)).where(Ward.current)
-    if la_codes:
-        query = query.where(Ward.la_code.in_(la_codes))
-    if codes:
-        query = query.where(Ward.code.in_(codes))
+    query = _in_wards(select(func.ST_AsBinary(Ward.geom)).where(Ward.current), la_codes, codes)
     geoms = shapely.from_wkb(list(session.scalars(query)))
     return tuple(shapely.total_bounds(geoms)) if len(geoms) else None
 
