@@ -77,10 +77,17 @@ def index():
         "index.html",
         parts,
         filters=filters,
-        choices=mapdata.filter_choices(get_session()),
+        choices=filter_choices(),
         downloads=download_links(query),
         legends=legends,
     )
+
+
+def filter_choices():
+    """The filters' choices; a kind the `kind` parameter could not carry is not offered."""
+    choices = mapdata.filter_choices(get_session())
+    choices["kind"] = [(value, text) for value, text in choices["kind"] if params.is_word(value)]
+    return choices
 
 
 def download_links(query):

@@ -198,3 +198,21 @@ def test_home_page_has_no_serious_accessibility_problems(live_server, page, sess
     assert p.locator("h1").count() == 1
     assert serious_accessibility_violations(p) == []
     assert_clean(page)
+
+
+def test_a_group_named_like_markup_is_text_on_the_home_page(live_server, page, session, backend):
+    borough(session)
+    p = page.page
+    open_page(page, live_server + "/?la=E08000099")
+    # Zoom in on the group (folium names the map `map_<id>`), so that it leaves its cluster.
+    p.evaluate(
+        "Object.keys(window).filter(k => k.startsWith('map_'))"
+        ".forEach(k => window[k].setView([53.47, -2.05], 18, {animate: false}))"
+    )
+    marker = p.locator(f'img.leaflet-marker-icon[alt="{XSS}"]')
+    marker.click()
+    popup_heading(p, XSS)
+    assert p.locator(".leaflet-popup-content a").get_attribute("href").startswith("/groups/")
+    assert p.locator("main img[src=x]").count() == 0
+    page.screenshot(f"home-group-popup-{backend}")
+    assert_clean(page)

@@ -156,7 +156,9 @@ def test_unknown_ward_page_is_404(client, session):
 def test_home_page_offers_the_filters_and_download_links_with_the_chosen_filters(client, session):
     two_wards(session)
     make_group(session, "A", (-2.05, 53.45), kind="mutual aid")
+    make_group(session, "B", (-2.05, 53.45), kind="church/chapel")  # `kind` cannot carry it
     html = client.get("/?la=E08000099&category=food-support").get_data(as_text=True)
+    assert "church/chapel" not in html
     assert '<option value="E08000099" selected>Testshire</option>' in html
     assert '<option value="mutual aid">mutual aid</option>' in html
     assert "/gaps.geojson?la=E08000099&amp;category=food-support" in html
