@@ -37,12 +37,13 @@ def url_template(endpoint, name):
 
 
 def marker_options():
-    """The URL templates the map's popups and links use."""
+    """The URL templates the map's popups and links use, and the categories' names."""
     return {
         "group_detail": url_template("api.get_group", "group_id"),
         "group_page": url_template("web.group_page", "group_id"),
         "service_detail": url_template("web.map_service", "service_id"),
         "ward_page": url_template("web.ward_page", "code"),
+        "category_names": mapdata.category_names(get_session()),
     }
 
 

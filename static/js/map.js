@@ -94,13 +94,18 @@ var CommunityMap = (function () {
     });
   }
 
+  function categoryNames(slugs, options) {
+    var names = options.category_names || {};
+    return slugs.map(function (slug) { return names[slug] || slug; }).join(", ");
+  }
+
   function groupPopup(options) {
     return function (feature) {
       var props = feature.properties || feature;
       var box = element("div");
       box.appendChild(element("h2", props.name));
       var pairs = [];
-      if (props.categories && props.categories.length) pairs.push(["Activities", props.categories.join(", ")]);
+      if (props.categories && props.categories.length) pairs.push(["Activities", categoryNames(props.categories, options)]);
       if (props.kind) pairs.push(["Kind", props.kind]);
       if (props.ward_name) pairs.push(["Ward", props.ward_name]);
       if (props.meeting_times) pairs.push(["Meets", props.meeting_times]);
@@ -110,12 +115,12 @@ var CommunityMap = (function () {
     };
   }
 
-  function servicePopup(props) {
+  function servicePopup(props, options) {
     var box = element("div");
     box.appendChild(element("h2", props.name));
     var pairs = [];
     if (props.provider) pairs.push(["Provided by", props.provider]);
-    if (props.categories && props.categories.length) pairs.push(["Activities", props.categories.join(", ")]);
+    if (props.categories && props.categories.length) pairs.push(["Activities", categoryNames(props.categories, options)]);
     if (props.delivery) pairs.push(["Delivery", props.delivery]);
     if (props.opening_hours) pairs.push(["Open", props.opening_hours]);
     if (props.eligibility) pairs.push(["Who for", props.eligibility]);
@@ -140,7 +145,9 @@ var CommunityMap = (function () {
         radius: 7, color: "#5b2a86", weight: 2, fillColor: "#ffffff", fillOpacity: 1
       });
       marker.bindTooltip(function () { return element("span", row[3]); });
-      lazyPopup(marker, fromTemplate(options.service_detail, row[0]), servicePopup);
+      lazyPopup(marker, fromTemplate(options.service_detail, row[0]), function (props) {
+        return servicePopup(props, options);
+      });
       return marker;
     });
   }
