@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides=None):
     """Build the app: defaults, then the environment, then `overrides`."""
-    from mapper import api, cli, config, db, errors, views
+    from mapper import api, apidocs, cli, config, db, errors, ogc_api, openreferral_api, views
 
     app = Flask(
         __name__,
@@ -28,5 +28,8 @@ def create_app(overrides=None):
     errors.init_app(app)
     app.register_blueprint(views.web)
     app.register_blueprint(api.api)
+    app.register_blueprint(ogc_api.ogc)
+    app.register_blueprint(openreferral_api.openreferral_api)
+    app.register_blueprint(apidocs.apidocs)
     cli.init_app(app)
     return app

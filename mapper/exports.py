@@ -57,3 +57,28 @@ def group_properties(group):
 
 def group_feature(group):
     return feature(to_shape(group.geom), group_properties(group), feature_id=group.id)
+
+
+def service_properties(service):
+    """Return the public fields of a service."""
+    return {
+        "id": service.id,
+        "name": service.name,
+        "description": service.description,
+        "provider": service.provider,
+        "categories": [c.slug for c in service.categories],
+        "ward_code": service.ward.code if service.ward else None,
+        "ward_name": service.ward.name if service.ward else None,
+        "delivery": service.delivery,
+        "opening_hours": service.opening_hours,
+        "eligibility": service.eligibility,
+        "address": service.address,
+        "postcode": service.postcode,
+        "website": service.website,
+        "contact": service.contact_public,
+        "status": service.status,
+    }
+
+
+def service_feature(service):
+    return feature(to_shape(service.geom), service_properties(service), feature_id=service.id)

@@ -1,5 +1,6 @@
 """Parsing query parameters at the edge; each failure names the parameter and the reason."""
 
+import math
 import re
 from datetime import date
 
@@ -76,3 +77,19 @@ def iso_date(args, name):
         except ValueError:
             pass
     raise bad(name, f"'{raw}' is not a date in YYYY-MM-DD form")
+
+
+def number(args, name, default=None, minimum=None):
+    """Return a decimal parameter, or `default` when absent."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise bad(name, f"'{raw}' is not a number") from None
+    if not math.isfinite(value):
+        raise bad(name, f"'{raw}' is not a number")
+    if minimum is not None and value < minimum:
+        raise bad(name, f"must be at least {minimum}")
+    return value

@@ -5,7 +5,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from mapper import db
-from mapper.models import Category, CommunityGroup, Ward, group_categories
+from mapper.models import (
+    Category,
+    CommunityGroup,
+    Service,
+    Ward,
+    group_categories,
+    service_categories,
+)
+
+# The link table from each located model to its categories, and its column naming the record.
+CATEGORY_LINKS = {
+    CommunityGroup: group_categories.c.group_id,
+    Service: service_categories.c.service_id,
+}
 
 
 def wards(session, la_codes=(), codes=(), vintage=None):
@@ -20,25 +33,70 @@ def wards(session, la_codes=(), codes=(), vintage=None):
     return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
 
 
-def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
-    """Return up to `limit` active groups with id above `after`, ordered by id."""
-    query = (
-        select(CommunityGroup)
-        .where(CommunityGroup.status == "active", CommunityGroup.id > after)
-        .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
-        .order_by(CommunityGroup.id)
-        .limit(limit)
-    )
+def current_ward_filter(session, lonlat_box=None, la_codes=(), codes=()):
+    """Return the WHERE clauses choosing the current wards that match."""
+    clauses = [Ward.current]
     if lonlat_box:
-        query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
+        clauses.append(db.bbox_filter(Ward.geom, lonlat_box, session))
+    if la_codes:
+        clauses.append(Ward.la_code.in_(la_codes))
+    if codes:
+        clauses.append(Ward.code.in_(codes))
+    return clauses
+
+
+def public_filter(session, model, lonlat_box=None, ward_codes=(), la_codes=(), categories=()):
+    """Return the WHERE clauses choosing the active groups or services that match.
+
+    `lonlat_box` goes through the spatial index; wards and categories are sub-selects, so the
+    same clauses serve a page and its count.
+    """
+    clauses = [model.status == "active"]
+    if lonlat_box:
+        clauses.append(db.bbox_filter(model.geom, lonlat_box, session))
     if ward_codes:
-        query = query.join(Ward, CommunityGroup.ward_id == Ward.id).where(Ward.code.in_(ward_codes))
+        clauses.append(model.ward_id.in_(select(Ward.id).where(Ward.code.in_(ward_codes))))
+    if la_codes:
+        clauses.append(model.ward_id.in_(select(Ward.id).where(Ward.la_code.in_(la_codes))))
     if categories:
-        query = query.where(
-            CommunityGroup.id.in_(
-                select(group_categories.c.group_id)
-                .join(Category, Category.id == group_categories.c.category_id)
+        link = CATEGORY_LINKS[model]
+        clauses.append(
+            model.id.in_(
+                select(link)
+                .join(Category, Category.id == link.table.c.category_id)
                 .where(Category.slug.in_(categories))
             )
         )
+    return clauses
+
+
+def public_records(session, model, after=0, limit=100, **filters):
+    """Return up to `limit` active groups or services with id above `after`, ordered by id."""
+    query = (
+        select(model)
+        .where(*public_filter(session, model, **filters), model.id > after)
+        .options(selectinload(model.categories), selectinload(model.ward))
+        .order_by(model.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
+
+
+def count_public(session, model, **filters):
+    """Return how many active groups or services match the filters."""
+    return session.scalar(
+        select(func.count(model.id)).where(*public_filter(session, model, **filters))
+    )
+
+
+def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
+    """Return up to `limit` active groups with id above `after`, ordered by id."""
+    return public_records(
+        session,
+        CommunityGroup,
+        lonlat_box=lonlat_box,
+        ward_codes=ward_codes,
+        categories=categories,
+        after=after,
+        limit=limit,
+    )
