@@ -305,7 +305,7 @@ def service_full(record):
                 "taxonomy_term_id": term_id(c.slug),
                 "taxonomy_term": taxonomy_term(c),
             }
-            for c in record.categories
+            for c in sorted(record.categories, key=lambda c: c.slug)
         ],
     )
     return result
