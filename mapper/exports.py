@@ -1,5 +1,6 @@
 """GeoJSON and CSV writers (RFC 7946; spreadsheet-safe CSV)."""
 
+import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
@@ -16,6 +17,17 @@ def feature(geom, properties, feature_id=None):
     result["geometry"] = mapping(geo.for_rfc7946(geom)) if geom is not None else None
     result["properties"] = properties
     return result
+
+
+def located_features(records, properties):
+    """Return the Features of many groups or services, converting their points in one go."""
+    # A geometry's WKB comes as bytes, a memoryview or (SpatiaLite) hex text, all read here.
+    wkbs = [r.geom.data if isinstance(r.geom.data, str) else bytes(r.geom.data) for r in records]
+    geoms = geo.for_rfc7946(shapely.from_wkb(wkbs))
+    return [
+        {"type": "Feature", "id": r.id, "geometry": mapping(g), "properties": properties(r)}
+        for r, g in zip(records, geoms, strict=True)
+    ]
 
 
 def feature_collection(features, **members):
@@ -78,7 +90,3 @@ def service_properties(service):
         "contact": service.contact_public,
         "status": service.status,
     }
-
-
-def service_feature(service):
-    return feature(to_shape(service.geom), service_properties(service), feature_id=service.id)

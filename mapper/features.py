@@ -77,9 +77,9 @@ class LocatedCollection:
 
     filters = ("la_code", "ward_code", "category")
 
-    def __init__(self, model, collection_id, title, description, to_feature):
+    def __init__(self, model, collection_id, title, description, properties):
         self.model, self.id, self.title = model, collection_id, title
-        self.description, self.to_feature = description, to_feature
+        self.description, self.properties = description, properties
 
     @staticmethod
     def parse_key(text):
@@ -99,13 +99,15 @@ class LocatedCollection:
             **arguments,
         )
         matched = queries.count_public(session, self.model, lonlat_box=lonlat_box, **arguments)
-        features = [self.to_feature(r) for r in records[:limit]]
+        features = exports.located_features(records[:limit], self.properties)
         next_after = records[limit - 1].id if len(records) > limit else None
         return ItemsPage(features, matched, next_after)
 
     def item(self, session, key):
         record = session.get(self.model, key)
-        return self.to_feature(record) if record and record.status == "active" else None
+        if record is None or record.status != "active":
+            return None
+        return exports.located_features([record], self.properties)[0]
 
     def extent(self, session):
         return db.extent(session, self.model.geom, self.model.status == "active")
@@ -122,7 +124,7 @@ COLLECTIONS = {
             "Active community groups with their public fields: categories, kind, ward, "
             "address, website, public contact and meeting times. Groups awaiting approval "
             "and closed groups are not published.",
-            exports.group_feature,
+            exports.group_properties,
         ),
         LocatedCollection(
             Service,
@@ -130,7 +132,7 @@ COLLECTIONS = {
             "Services",
             "Active services for residents (food banks, libraries, advice, social "
             "prescribing…) with provider, categories, delivery, opening hours and eligibility.",
-            exports.service_feature,
+            exports.service_properties,
         ),
     )
 }
