@@ -300,3 +300,10 @@ def test_items_html_links_to_the_next_page(client, session):
     assert "f=html" in next_href
     following = client.get(urlsplit(next_href).path + "?" + urlsplit(next_href).query)
     assert "Group 002" in following.get_data(as_text=True)
+
+
+def test_errors_asked_for_as_html_are_pages(client):
+    response = client.get("/ogc/collections/nothing?f=html")
+    assert response.status_code == 404 and response.content_type.startswith("text/html")
+    assert "nothing" in response.get_data(as_text=True)
+    assert client.get("/ogc/collections/nothing").get_json()["error"]["code"] == "not_found"

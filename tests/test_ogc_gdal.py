@@ -26,6 +26,23 @@ def gdal(*args):
     return result.stdout
 
 
+def ogr2ogr(server, out, collection, *options):
+    """Copy a collection to a GeoJSON file in pages of 2 (smaller than every collection, so
+    GDAL must follow the next links); return the features."""
+    gdal(
+        "ogr2ogr",
+        "-f",
+        "GeoJSON",
+        str(out),
+        f"OAPIF:{server}/ogc",
+        collection,
+        *options,
+        "-oo",
+        "PAGE_SIZE=2",
+    )
+    return json.loads(out.read_text())["features"]
+
+
 @pytest.fixture
 def stored(session):
     two_wards(session)
@@ -50,46 +67,21 @@ def test_ogrinfo_lists_the_collections(live_server, stored):
 def test_ogr2ogr_reads_every_feature_across_pages(app, live_server, stored, tmp_path, collection):
     seen = []
     app.before_request(lambda: seen.append(request.full_path))
-    out = tmp_path / f"{collection}.geojson"
-    gdal(
-        "ogr2ogr",
-        "-f",
-        "GeoJSON",
-        str(out),
-        f"OAPIF:{live_server}/ogc",
-        collection,
-        "-oo",
-        "PAGE_SIZE=2",  # smaller than every collection: GDAL must follow the next links
-    )
-    data = json.loads(out.read_text())
+    features = ogr2ogr(live_server, tmp_path / f"{collection}.geojson", collection)
     if collection == "wards":
-        got = sorted(f["properties"]["ward_code"] for f in data["features"])
+        got = sorted(f["properties"]["ward_code"] for f in features)
         assert got == ["E05000001", "E05000002", "E05000003"]
-        assert {f["geometry"]["type"] for f in data["features"]} == {"MultiPolygon"}
+        assert {f["geometry"]["type"] for f in features} == {"MultiPolygon"}
     else:
-        got = sorted(f["properties"]["name"] for f in data["features"])
+        got = sorted(f["properties"]["name"] for f in features)
         assert got == sorted(stored[collection])
-        assert {f["geometry"]["type"] for f in data["features"]} == {"Point"}
+        assert {f["geometry"]["type"] for f in features} == {"Point"}
     pages = [p for p in seen if p.startswith(f"/ogc/collections/{collection}/items?")]
     assert any("after=" in p for p in pages), seen
 
 
 def test_ogr2ogr_passes_a_spatial_filter_as_bbox(live_server, stored, tmp_path):
-    out = tmp_path / "west.geojson"
-    gdal(
-        "ogr2ogr",
-        "-f",
-        "GeoJSON",
-        str(out),
-        f"OAPIF:{live_server}/ogc",
-        "groups",
-        "-spat",
-        "-2.1",
-        "53.4",
-        "-2.01",
-        "53.5",
-        "-oo",
-        "PAGE_SIZE=2",
-    )
-    names = sorted(f["properties"]["name"] for f in json.loads(out.read_text())["features"])
+    west = ["-spat", "-2.1", "53.4", "-2.01", "53.5"]
+    features = ogr2ogr(live_server, tmp_path / "west.geojson", "groups", *west)
+    names = sorted(f["properties"]["name"] for f in features)
     assert names == ["Group 0", "Group 1", "Group 2", "Group 3"]

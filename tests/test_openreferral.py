@@ -33,6 +33,9 @@ def schemas(geodata):
             "taxonomy_term"
         ],
         "page": loaded["openapi"]["components"]["schemas"]["Page"],
+        "information": loaded["openapi"]["paths"]["/"]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"],
     }
 
 
@@ -150,8 +153,9 @@ def names(page):
     return [item["name"] for item in page["contents"]]
 
 
-def test_api_information_names_the_version_profile_and_openapi(client):
+def test_api_information_names_the_version_profile_and_openapi(client, schemas):
     info = get_json(client, "/openreferral/")
+    validate(schemas["information"], info)
     assert info["version"] == "3.0"
     assert info["profile"].startswith("https://")
     assert info["openapi_url"] == "http://localhost/api/openapi.json"
