@@ -14,12 +14,6 @@ from mapper.models import (
     service_categories,
 )
 
-# The link table from each located model to its categories, and its column naming the record.
-CATEGORY_LINKS = {
-    CommunityGroup: group_categories.c.group_id,
-    Service: service_categories.c.service_id,
-}
-
 
 def wards(session, la_codes=(), codes=(), vintage=None):
     """Return [(ward, shapely geometry)] ordered by code: the current wards by default."""
@@ -31,6 +25,37 @@ def wards(session, la_codes=(), codes=(), vintage=None):
         query = query.where(Ward.code.in_(codes))
     rows = session.execute(query).all()
     return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
+
+
+def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
+    """Return up to `limit` active groups with id above `after`, ordered by id."""
+    query = (
+        select(CommunityGroup)
+        .where(CommunityGroup.status == "active", CommunityGroup.id > after)
+        .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
+        .order_by(CommunityGroup.id)
+        .limit(limit)
+    )
+    if lonlat_box:
+        query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
+    if ward_codes:
+        query = query.join(Ward, CommunityGroup.ward_id == Ward.id).where(Ward.code.in_(ward_codes))
+    if categories:
+        query = query.where(
+            CommunityGroup.id.in_(
+                select(group_categories.c.group_id)
+                .join(Category, Category.id == group_categories.c.category_id)
+                .where(Category.slug.in_(categories))
+            )
+        )
+    return list(session.scalars(query))
+
+
+# The link table from each located model to its categories, and its column naming the record.
+CATEGORY_LINKS = {
+    CommunityGroup: group_categories.c.group_id,
+    Service: service_categories.c.service_id,
+}
 
 
 def current_ward_filter(session, lonlat_box=None, la_codes=(), codes=()):
@@ -86,17 +111,4 @@ def count_public(session, model, **filters):
     """Return how many active groups or services match the filters."""
     return session.scalar(
         select(func.count(model.id)).where(*public_filter(session, model, **filters))
-    )
-
-
-def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
-    """Return up to `limit` active groups with id above `after`, ordered by id."""
-    return public_records(
-        session,
-        CommunityGroup,
-        lonlat_box=lonlat_box,
-        ward_codes=ward_codes,
-        categories=categories,
-        after=after,
-        limit=limit,
     )
