@@ -49,7 +49,8 @@ def self_links(endpoint, json_type=JSON, **values):
     """Return the self link of the format answered and the alternate of the other one."""
     json_url = url_for(endpoint, _external=True, **values, f="json")
     html_url = url_for(endpoint, _external=True, **values, f="html")
-    json_link = link("self", json_url, json_type, "This document as JSON")
+    json_name = "GeoJSON" if json_type == GEOJSON else "JSON"
+    json_link = link("self", json_url, json_type, f"This document as {json_name}")
     html_link = link("alternate", html_url, HTML, "This document as HTML")
     if output_format() == "html":
         json_link["rel"], html_link["rel"] = "alternate", "self"
