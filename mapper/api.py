@@ -1,17 +1,19 @@
 """Blueprint `api`: JSON, thin handlers that parse, call, and answer."""
 
+import hashlib
 import json
 
 from flask import Blueprint, Response, request, url_for
 
-from mapper import exports, params, queries
+from mapper import auth, exports, params, queries, registry
 from mapper.db import get_session
-from mapper.errors import NotFound
-from mapper.models import CommunityGroup
+from mapper.errors import Invalid, NotFound, Unauthorised
+from mapper.models import STATUSES, CommunityGroup
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 10_000
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def geojson_response(data, status=200, headers=None):
@@ -31,31 +33,158 @@ def list_wards():
 
 @api.get("/groups")
 def list_groups():
-    """Active groups as GeoJSON, filtered and paged by id (`limit`, then the `next` link)."""
+    """Groups as GeoJSON, filtered and paged by id (`limit`, then the `next` link).
+
+    Anonymous clients see active groups; with a token, `status` may ask for others: all of
+    them for admins, their own organisation's for editors.
+    """
     args = request.args
+    session = get_session()
+    user = auth.bearer_user(session)
     limit = params.integer(args, "limit", 100, minimum=1, maximum=MAX_LIMIT)
     after = params.integer(args, "after", 0, minimum=0)
     groups = queries.public_groups(
-        get_session(),
+        session,
         lonlat_box=params.bbox(args),
         ward_codes=params.codes(args, "ward"),
         categories=params.words(args, "category"),
         after=after,
         limit=limit,
+        statuses=_statuses(args, user),
+        organisation_id=user.organisation_id if user and user.role != "admin" else None,
     )
     links = []
     if len(groups) == limit:
         query = {**args.to_dict(flat=False), "after": [str(groups[-1].id)], "limit": [str(limit)]}
         links.append({"rel": "next", "href": url_for("api.list_groups", _external=True, **query)})
     collection = exports.feature_collection(
-        (exports.group_feature(g) for g in groups), numberReturned=len(groups), links=links
+        (group_feature(g, user) for g in groups), numberReturned=len(groups), links=links
     )
     return geojson_response(collection)
 
 
+def _statuses(args, user):
+    statuses = params.words(args, "status") or ["active"]
+    for status in statuses:
+        if status not in STATUSES:
+            raise params.bad("status", f"'{status}' is not one of {', '.join(STATUSES)}")
+    if user is None and set(statuses) != {"active"}:
+        reason = "only signed-in users may ask for groups that are not active"
+        raise Unauthorised(f"Parameter 'status': {reason}.", fields={"status": reason})
+    return statuses
+
+
+def group_feature(group, user=None):
+    """A group as a Feature: public fields, and more for those who may edit it."""
+    result = exports.group_feature(group)
+    if user is not None and registry.may_edit(user, group):
+        result["properties"].update(
+            wards_served=[w.code for w in group.wards_served],
+            organisation=group.organisation.name if group.organisation else None,
+            close_reason=group.close_reason,
+            active_from=group.active_from.isoformat() if group.active_from else None,
+            active_until=group.active_until.isoformat() if group.active_until else None,
+        )
+    return result
+
+
+def _visible_group(session, group_id, user):
+    group = session.get(CommunityGroup, group_id)
+    if group is None or not (
+        group.status == "active" or (user is not None and registry.may_edit(user, group))
+    ):
+        raise NotFound(f"There is no public group {group_id}.")
+    return group
+
+
 @api.get("/groups/<int:group_id>")
 def get_group(group_id):
-    group = get_session().get(CommunityGroup, group_id)
-    if group is None or group.status != "active":
-        raise NotFound(f"There is no public group {group_id}.")
-    return geojson_response(exports.group_feature(group))
+    session = get_session()
+    user = auth.bearer_user(session)
+    return geojson_response(group_feature(_visible_group(session, group_id, user), user))
+
+
+def _json_object():
+    """The request body as a JSON object (415 when not JSON, 400 when malformed)."""
+    body = request.get_json()
+    if not isinstance(body, dict):
+        raise Invalid("The body must be a JSON object.", fields={"body": "must be an object"})
+    return body
+
+
+def _idempotency(body):
+    """Return (key, hash of the body) from the Idempotency-Key header, or None."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable() or not key.isascii():
+        reason = f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+        raise Invalid(f"The Idempotency-Key header {reason}.", fields={"Idempotency-Key": reason})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return key, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@api.post("/groups")
+def create_group():
+    """Register a group: 201 with the stored group and its Location."""
+    session = get_session()
+    user = auth.require_bearer_user(session)
+    body = _json_object()
+    idempotency = _idempotency(body)
+    confirm = body.pop("confirm_duplicate", False)
+    if not isinstance(confirm, bool):
+        reason = "must be true or false"
+        raise Invalid(f"confirm_duplicate {reason}.", fields={"confirm_duplicate": reason})
+    group, replayed = registry.register_group(
+        session, user, body, confirm_duplicate=confirm, idempotency=idempotency
+    )
+    headers = {"Location": url_for("api.get_group", group_id=group.id, _external=True)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return geojson_response(group_feature(group, user), 201, headers)
+
+
+@api.patch("/groups/<int:group_id>")
+def update_group(group_id):
+    """Change a group's fields (202 when an admin must approve), or its status on its own."""
+    session = get_session()
+    user = auth.require_bearer_user(session)
+    group = session.get(CommunityGroup, group_id)
+    if group is None:
+        raise NotFound(f"There is no group {group_id}.")
+    body = _json_object()
+    if "status" in body:
+        _change_status(session, user, group, body)
+        return geojson_response(group_feature(group, user))
+    proposal = registry.update_group(session, user, group, body)
+    result = group_feature(group, user)
+    if proposal is None:
+        return geojson_response(result)
+    result["pending_change"] = {"id": proposal.id, "status": "pending", "changes": proposal.changes}
+    return geojson_response(result, 202)
+
+
+def _change_status(session, user, group, body):
+    """Approve (admins), reject (admins) or close a group with `reason`."""
+    others = set(body) - {"status", "reason", "close_reason"}
+    if others:
+        reason = "cannot be changed in the same request as status"
+        raise Invalid("Change the status on its own.", fields=dict.fromkeys(sorted(others), reason))
+    reason = body.get("reason", body.get("close_reason"))
+    if body["status"] == "active":
+        registry.approve_group(session, user, group)
+    elif body["status"] == "closed" and group.status == "pending" and user.role == "admin":
+        registry.reject_group(session, user, group, reason)
+    elif body["status"] == "closed":
+        registry.close_group(session, user, group, reason)
+    else:
+        reason = "can be 'active' (administrators approving a group) or 'closed' (with a reason)"
+        raise Invalid(f"status {reason}.", fields={"status": reason})
+
+
+@api.after_request
+def _challenge(response):
+    """Tell clients answered 401 how to authenticate (RFC 6750)."""
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="community-mapper"'
+    return response

@@ -12,9 +12,23 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Browsers send Secure cookies to http://127.0.0.1 and http://localhost too, so only a
+    # deployment served over plain HTTP on another host needs SESSION_COOKIE_SECURE=false.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_NAME": "mapper_session",
+    "PERMANENT_SESSION_LIFETIME": 8 * 60 * 60,  # seconds: a working day
+    "SIGN_IN_MAX_FAILURES": 5,  # failed sign-ins in a row before the account is locked
+    "SIGN_IN_LOCK_MINUTES": 15,
 }
 
-ENVIRONMENT_KEYS = ("SECRET_KEY", "DATABASE_URL", "TILE_URL", "TILE_ATTRIBUTION")
+ENVIRONMENT_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "TILE_URL",
+    "TILE_ATTRIBUTION",
+    "SESSION_COOKIE_SECURE",
+)
+BOOLEAN_KEYS = ("SESSION_COOKIE_SECURE",)
 
 
 class ConfigError(RuntimeError):
@@ -23,7 +37,11 @@ class ConfigError(RuntimeError):
 
 def from_environment(environ=os.environ):
     """Return the settings named in ENVIRONMENT_KEYS that the environment sets."""
-    return {key: environ[key] for key in ENVIRONMENT_KEYS if key in environ}
+    settings = {key: environ[key] for key in ENVIRONMENT_KEYS if key in environ}
+    for key in BOOLEAN_KEYS:
+        if key in settings:
+            settings[key] = settings[key].strip().lower() not in ("0", "false", "no", "off", "")
+    return settings
 
 
 def check(config):

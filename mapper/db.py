@@ -139,11 +139,14 @@ def database_status(engine):
 
 
 @contextmanager
-def transaction(session):
-    """Commit everything done inside the block, or nothing if it raises."""
+def transaction(session, commit=True):
+    """Commit everything done inside the block, or nothing if it raises or not `commit`."""
     try:
         yield session
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -79,3 +79,41 @@ def home_map(tile_url, attribution, wards_url, groups_url):
     fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
     DataLayers(wards_url=wards_url, groups_url=groups_url).add_to(fmap)
     return render_parts(fmap)
+
+
+class LocationPicker(MacroElement):
+    """Lets a person click the map to fill a form's longitude and latitude inputs."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        LocationPicker.start({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, **options):
+        super().__init__()
+        self._name = "LocationPicker"
+        self.options = options
+
+
+def picker_assets():
+    """Return the (scripts, stylesheets) of a page with a location picker."""
+    scripts = [
+        vendor_url("leaflet", "leaflet.js"),
+        url_for("static", filename="js/location-picker.js"),
+    ]
+    styles = [vendor_url("leaflet", "leaflet.css"), url_for("static", filename="css/forms.css")]
+    return scripts, styles
+
+
+def location_picker(tile_url, attribution, wards_url, lon_input="lon", lat_input="lat"):
+    """Build the map of a group form: the wards, and a marker where the person clicks.
+
+    The marker starts at the inputs' values, so nothing the person typed passes through
+    folium; ward names are shown with textContent by static/js/location-picker.js.
+    """
+    fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
+    LocationPicker(wards_url=wards_url, lon_input=lon_input, lat_input=lat_input).add_to(fmap)
+    return render_parts(fmap)

@@ -251,6 +251,11 @@ class Coordinator(Timestamped, Base):
     employer: Mapped[Organisation | None] = relationship()
 
 
+def location_column(model):
+    """The point column that locates a record: a coordinator's `base`, else its `geom`."""
+    return "base" if model is Coordinator else "geom"
+
+
 class Service(Timestamped, Base):
     """A service for residents, shaped so it can be exported as Open Referral UK."""
 

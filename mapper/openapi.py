@@ -6,7 +6,8 @@ added under /api/v1 without a description here fails the suite.
 
 import json
 
-from mapper import features
+from mapper import features, registry
+from mapper.models import STATUSES
 
 OPENAPI_VERSION = "3.0.3"
 
@@ -46,21 +47,29 @@ def ref(kind, name):
 
 ERRORS = {
     "400": ref("responses", "BadRequest"),
+    "401": ref("responses", "Unauthorised"),
+    "403": ref("responses", "Forbidden"),
     "404": ref("responses", "NotFound"),
+    "409": ref("responses", "Conflict"),
+    "413": ref("responses", "TooLarge"),
+    "422": ref("responses", "Invalid"),
     "503": ref("responses", "Unavailable"),
 }
 
 
-def get(summary, description, tag, responses, parameters=(), errors=("400", "503")):
+def operation(summary, description, tag, responses, parameters=(), errors=("400", "503"), **extra):
     return {
-        "get": {
-            "summary": summary,
-            "description": description,
-            "tags": [tag],
-            "parameters": list(parameters),
-            "responses": {**responses, **{code: ERRORS[code] for code in errors}},
-        }
+        "summary": summary,
+        "description": description,
+        "tags": [tag],
+        "parameters": list(parameters),
+        **extra,
+        "responses": {**responses, **{code: ERRORS[code] for code in errors}},
     }
+
+
+def get(*args, **kwargs):
+    return {"get": operation(*args, **kwargs)}
 
 
 BBOX = parameter(
@@ -89,6 +98,45 @@ LIMIT = parameter(
     },
 )
 
+GROUP_ID = parameter("group_id", "The group's id.", {"type": "integer"}, where="path")
+BEARER = [{"bearerAuth": []}]
+OPTIONAL_BEARER = [{}, {"bearerAuth": []}]
+GROUP_FEATURE = ref("schemas", "Feature")
+
+
+def group_input_schema():
+    """The fields a client may send to register or edit a group (registry.clean_group)."""
+    properties = {
+        field: {"type": "string", "maxLength": longest}
+        for field, (_column, longest) in registry.GROUP_TEXT_FIELDS.items()
+    }
+    properties["kind"]["enum"] = list(registry.GROUP_KINDS)
+    properties["contact"]["description"] = "The group's public contact."
+    properties.update(
+        categories={
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "description": "Activity category slugs.",
+        },
+        wards_served={
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[EWSNK][0-9]{8}$"},
+            "description": "Codes of other wards the group works in.",
+        },
+        postcode={"type": "string", "description": "Locates the group at its centroid."},
+        lon={"type": "number", "minimum": -180, "maximum": 180},
+        lat={"type": "number", "minimum": -90, "maximum": 90},
+    )
+    return {
+        "type": "object",
+        "description": "The ward is derived from the location (lon and lat, or postcode), "
+        "never sent. Read-only fields are refused: " + ", ".join(registry.GROUP_READ_ONLY) + ".",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
 API_V1_PATHS = {
     "/api/v1/wards": get(
         "Current wards",
@@ -104,35 +152,133 @@ API_V1_PATHS = {
             ),
         ],
     ),
-    "/api/v1/groups": get(
-        "Active community groups",
-        "Active groups with their public fields, paged by id: follow the `next` link.",
-        "API v1",
-        ok("A page of groups.", ref("schemas", "FeatureCollection"), "application/geo+json"),
-        [
-            BBOX,
-            codes_parameter("ward", "Only groups based in these wards."),
-            CATEGORY,
-            parameter(
-                "limit",
-                "How many groups per page.",
-                {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 100},
-            ),
-            parameter(
-                "after",
-                "Only groups whose id is above this one (set by the `next` link).",
-                {"type": "integer", "minimum": 0},
-            ),
-        ],
-    ),
-    "/api/v1/groups/{group_id}": get(
-        "One active community group",
-        "A group as a GeoJSON Feature; groups that are not active are not found.",
-        "API v1",
-        ok("The group.", ref("schemas", "Feature"), "application/geo+json"),
-        [parameter("group_id", "The group's id.", {"type": "integer"}, where="path")],
-        errors=("404", "503"),
-    ),
+    "/api/v1/groups": {
+        "get": operation(
+            "Community groups",
+            "Active groups with their public fields, paged by id: follow the `next` link. "
+            "With a token, `status` may ask for other groups: all of them for administrators, "
+            "their own organisation's for editors, with the fields they may edit.",
+            "API v1",
+            ok("A page of groups.", ref("schemas", "FeatureCollection"), "application/geo+json"),
+            [
+                BBOX,
+                codes_parameter("ward", "Only groups based in these wards."),
+                CATEGORY,
+                parameter(
+                    "status",
+                    "Groups of these statuses (signed-in users only); default active.",
+                    {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
+                    style="form",
+                    explode=False,
+                ),
+                parameter(
+                    "limit",
+                    "How many groups per page.",
+                    {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 100},
+                ),
+                parameter(
+                    "after",
+                    "Only groups whose id is above this one (set by the `next` link).",
+                    {"type": "integer", "minimum": 0},
+                ),
+            ],
+            errors=("400", "401", "503"),
+            security=OPTIONAL_BEARER,
+        ),
+        "post": operation(
+            "Register a group",
+            "Editors and administrators register a group. It starts `pending` unless the "
+            "user's organisation is trusted. Retrying with the same `Idempotency-Key` creates "
+            "the group once. A likely duplicate (a similar name within 250 m) is a 409 unless "
+            "`confirm_duplicate` is true.",
+            "API v1",
+            {
+                "201": {
+                    "description": "Created: the stored group, with its id, ward and status.",
+                    "headers": {
+                        "Location": {"schema": {"type": "string"}},
+                        "Idempotent-Replayed": {
+                            "description": "`true` when this answers a retry.",
+                            "schema": {"type": "string"},
+                        },
+                    },
+                    "content": json_content(GROUP_FEATURE, "application/geo+json"),
+                }
+            },
+            [
+                parameter(
+                    "Idempotency-Key",
+                    "Any unique text (up to 200 printable ASCII characters) per group sent.",
+                    {"type": "string", "maxLength": 200},
+                    where="header",
+                )
+            ],
+            errors=("401", "403", "409", "413", "422", "503"),
+            security=BEARER,
+            requestBody={
+                "required": True,
+                "content": json_content(
+                    {
+                        "allOf": [ref("schemas", "GroupInput")],
+                        "required": ["name", "categories"],
+                        "properties": {"confirm_duplicate": {"type": "boolean"}},
+                    }
+                ),
+            },
+        ),
+    },
+    "/api/v1/groups/{group_id}": {
+        "get": operation(
+            "One community group",
+            "A group as a GeoJSON Feature. Groups that are not active are not found, except "
+            "by users who may edit them.",
+            "API v1",
+            ok("The group.", GROUP_FEATURE, "application/geo+json"),
+            [GROUP_ID],
+            errors=("401", "404", "503"),
+            security=OPTIONAL_BEARER,
+        ),
+        "patch": operation(
+            "Edit, approve or close a group",
+            "Send the fields to change (an edit by an untrusted organisation to an active "
+            "group waits for an administrator: 202 with `pending_change`), or `status` on "
+            "its own: `active` (administrators approving a pending group) or `closed` with a "
+            "`reason`.",
+            "API v1",
+            {
+                "200": {
+                    "description": "Changed: the group as it is now.",
+                    "content": json_content(GROUP_FEATURE, "application/geo+json"),
+                },
+                "202": {
+                    "description": "The edit waits for approval; see `pending_change`.",
+                    "content": json_content(GROUP_FEATURE, "application/geo+json"),
+                },
+            },
+            [GROUP_ID],
+            errors=("401", "403", "404", "409", "413", "422", "503"),
+            security=BEARER,
+            requestBody={
+                "required": True,
+                "content": json_content(
+                    {
+                        "oneOf": [
+                            ref("schemas", "GroupInput"),
+                            {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {
+                                    "status": {"type": "string", "enum": ["active", "closed"]},
+                                    "reason": {"type": "string"},
+                                },
+                                "additionalProperties": False,
+                            },
+                        ]
+                    }
+                ),
+            },
+        ),
+    },
 }
 
 
@@ -279,7 +425,7 @@ def openreferral_paths():
                 ),
             ],
         ),
-        "/openreferral/services/{service_id}": get(
+        "/openreferral/services/{service_uuid}": get(
             "One service",
             "The full service with its organisation, locations, public contacts, schedules "
             "and taxonomy terms, following the UK profile's service schema.",
@@ -287,7 +433,7 @@ def openreferral_paths():
             ok("The service.", {"type": "object"}),
             [
                 parameter(
-                    "service_id", "The service's id (a UUID).", {"type": "string"}, where="path"
+                    "service_uuid", "The service's id (a UUID).", {"type": "string"}, where="path"
                 )
             ],
             errors=("404", "503"),
@@ -299,14 +445,14 @@ def openreferral_paths():
             ok("A page of taxonomies.", ref("schemas", "OpenReferralPage")),
             [page, per_page],
         ),
-        "/openreferral/taxonomies/{taxonomy_id}": get(
+        "/openreferral/taxonomies/{taxonomy_uuid}": get(
             "One taxonomy",
             "A taxonomy by id.",
             tag,
             ok("The taxonomy.", {"type": "object"}),
             [
                 parameter(
-                    "taxonomy_id", "The taxonomy's id (a UUID).", {"type": "string"}, where="path"
+                    "taxonomy_uuid", "The taxonomy's id (a UUID).", {"type": "string"}, where="path"
                 )
             ],
             errors=("404", "503"),
@@ -485,11 +631,25 @@ def document(server_url="/"):
         ],
         "paths": {**API_V1_PATHS, **ogc_paths(), **openreferral_paths()},
         "components": {
-            "schemas": schemas(),
+            "schemas": {**schemas(), "GroupInput": group_input_schema()},
             "responses": {
                 "BadRequest": error_response("A parameter is wrong; the error names it."),
+                "Unauthorised": error_response("No token, or a bad or revoked one."),
+                "Forbidden": error_response("The user may not do this to this record."),
                 "NotFound": error_response("There is no such record."),
+                "Conflict": error_response(
+                    "A likely duplicate, or a change that does not fit the record's status."
+                ),
+                "TooLarge": error_response("The body is over 1 MiB."),
+                "Invalid": error_response("Fields are wrong; `fields` names each and why."),
                 "Unavailable": error_response("The database cannot be reached."),
+            },
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token made with `mapper create-token`.",
+                }
             },
         },
     }

@@ -316,8 +316,8 @@ def service_full(record):
 
 def find_postcode(session, text):
     """Return the (lon, lat) of a postcode's centroid, or None if we do not know it."""
-    found = session.get(Postcode, Postcode.normalise(text))
-    return (found.lon, found.lat) if found else None
+    code = Postcode.normalise(text)
+    return queries.postcode_lonlats(session, [code]).get(code)
 
 
 def box_around(lonlat, metres):

@@ -70,11 +70,11 @@ def services():
     return jsonify(openreferral.page_of(contents, total, page, per_page))
 
 
-@openreferral_api.get("/services/<service_id>")
-def service(service_id):
-    record = openreferral.get_service(get_session(), service_id)
+@openreferral_api.get("/services/<service_uuid>")
+def service(service_uuid):
+    record = openreferral.get_service(get_session(), service_uuid)
     if record is None:
-        raise NotFound(f"There is no service '{service_id}'.")
+        raise NotFound(f"There is no service '{service_uuid}'.")
     return jsonify(openreferral.service_full(record))
 
 
@@ -83,10 +83,10 @@ def taxonomies():
     return listed([openreferral.taxonomy()], request.args)
 
 
-@openreferral_api.get("/taxonomies/<taxonomy_id>")
-def taxonomy(taxonomy_id):
-    if taxonomy_id != openreferral.TAXONOMY_ID:
-        raise NotFound(f"There is no taxonomy '{taxonomy_id}'.")
+@openreferral_api.get("/taxonomies/<taxonomy_uuid>")
+def taxonomy(taxonomy_uuid):
+    if taxonomy_uuid != openreferral.TAXONOMY_ID:
+        raise NotFound(f"There is no taxonomy '{taxonomy_uuid}'.")
     return jsonify(openreferral.taxonomy())
 
 

@@ -1,13 +1,14 @@
 """Read-only look-ups of public records: wards, groups, services."""
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mapper import db
 from mapper.models import (
     Category,
     CommunityGroup,
+    Postcode,
     Service,
     Ward,
     group_categories,
@@ -27,15 +28,31 @@ def wards(session, la_codes=(), codes=(), vintage=None):
     return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
 
 
-def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=0, limit=100):
-    """Return up to `limit` active groups with id above `after`, ordered by id."""
+def public_groups(
+    session,
+    lonlat_box=None,
+    ward_codes=(),
+    categories=(),
+    after=0,
+    limit=100,
+    statuses=("active",),
+    organisation_id=None,
+):
+    """Return up to `limit` groups (active by default) with id above `after`, ordered by id.
+
+    Other `statuses` are for signed-in users only: with `organisation_id`, groups that are not
+    active are those of that organisation only.
+    """
     query = (
         select(CommunityGroup)
-        .where(CommunityGroup.status == "active", CommunityGroup.id > after)
+        .where(CommunityGroup.status.in_(statuses), CommunityGroup.id > after)
         .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
         .order_by(CommunityGroup.id)
         .limit(limit)
     )
+    if organisation_id is not None:
+        own = CommunityGroup.organisation_id == organisation_id
+        query = query.where(or_(CommunityGroup.status == "active", own))
     if lonlat_box:
         query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
     if ward_codes:
@@ -49,6 +66,32 @@ def public_groups(session, lonlat_box=None, ward_codes=(), categories=(), after=
             )
         )
     return list(session.scalars(query))
+
+
+def category_vocabulary(session):
+    """Return {slug or lower-case name: slug} for every category."""
+    vocabulary = {}
+    for slug, name in session.execute(select(Category.slug, Category.name)):
+        vocabulary[name.lower()] = slug
+        vocabulary[slug] = slug
+    return vocabulary
+
+
+def postcode_lonlats(session, postcodes, chunk=1000):
+    """Return {postcode: (lon, lat)} for those of `postcodes` ('M1 1AA' form) that are known."""
+    postcodes = list(postcodes)
+    found = {}
+    for start in range(0, len(postcodes), chunk):
+        query = select(Postcode.postcode, Postcode.lon, Postcode.lat).where(
+            Postcode.postcode.in_(postcodes[start : start + chunk])
+        )
+        found.update({code: (lon, lat) for code, lon, lat in session.execute(query)})
+    return found
+
+
+def known_ward_codes(session, codes):
+    """Return those of `codes` that some ward (of any vintage) has."""
+    return set(session.scalars(select(Ward.code).where(Ward.code.in_(set(codes)))))
 
 
 # The link table from each located model to its categories, and its column naming the record.

@@ -1,12 +1,15 @@
 """Factories that build records through the registry, as the app itself would."""
 
+import functools
 from datetime import date
 
 import geopandas as gpd
 from shapely.geometry import MultiPolygon, Point, box
 
-from mapper import registry
-from mapper.models import CommunityGroup, Service
+from mapper import auth, registry
+from mapper.models import CommunityGroup, Postcode, Service, User
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - every test user's password
 
 
 def make_wards(session, wards, la_code="E08000099", la_name="Testshire", vintage="2024"):
@@ -60,3 +63,39 @@ def make_service(session, name, lonlat, **values):
     session.add(service)
     session.commit()
     return service
+
+
+@functools.cache
+def password_hash():
+    """The real (scrypt) hash of PASSWORD, made once: hashing is slow on purpose."""
+    return auth.hash_password(PASSWORD)
+
+
+def make_user(session, email, role="editor", organisation="Testshire CVS", trusted=False):
+    """A user of an organisation (created if needed); `trusted` marks the organisation."""
+    org = registry.get_or_create_organisation(session, organisation)
+    org.trusted = org.trusted or trusted
+    user = User(email=email, password_hash=password_hash(), role=role, organisation=org)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def make_token(session, user):
+    """Return a new API token of the user, as the Authorization header."""
+    _row, token = auth.create_token(session, user)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def four_users(session):
+    """Users of every kind, in Testshire's two wards with the postcode TS1 1AA in the east:
+    an untrusted editor, a trusted editor, another organisation's editor and an admin."""
+    two_wards(session)
+    session.add(Postcode(postcode="TS1 1AA", lon=-1.95, lat=53.45))
+    session.commit()
+    return {
+        "editor": make_user(session, "ed@lio.example", organisation="Small LIO"),
+        "trusted": make_user(session, "tess@cvs.example", organisation="Big CVS", trusted=True),
+        "other": make_user(session, "oz@other.example", organisation="Other LIO"),
+        "admin": make_user(session, "admin@council.example", "admin", "Council", trusted=True),
+    }

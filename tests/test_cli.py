@@ -11,7 +11,7 @@ MAPPER = str(Path(sys.executable).parent / "mapper")
 
 def test_mapper_help_lists_the_commands():
     out = subprocess.run([MAPPER, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("run", "routes", "shell", "init-db", "demo"):
+    for command in ("run", "routes", "shell", "init-db", "demo", "import-wards", "import-groups"):
         assert f"  {command} " in out
 
 

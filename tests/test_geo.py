@@ -1,5 +1,7 @@
+import pyproj
+import pytest
 import shapely
-from shapely.geometry import Polygon, box
+from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, box
 
 from mapper import geo
 
@@ -35,3 +37,93 @@ def test_invalid_polygon_is_repaired_into_a_multipolygon():
     repaired, reason = geo.repair(bowtie)
     assert repaired.geom_type == "MultiPolygon" and repaired.is_valid
     assert "Self-intersection" in reason
+
+
+# A .prj as ESRI tools write it: British National Grid in WKT1 with no top-level EPSG code.
+BNG_PRJ_WITHOUT_EPSG = (
+    'PROJCS["OSGB36 / British National Grid",GEOGCS["OSGB36",DATUM["Ordnance_Survey_of_Great_'
+    'Britain_1936",SPHEROID["Airy 1830",6377563.396,299.3249646]],PRIMEM["Greenwich",0],'
+    'UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
+    'PARAMETER["latitude_of_origin",49],PARAMETER["central_meridian",-2],'
+    'PARAMETER["scale_factor",0.999601272],PARAMETER["false_easting",400000],'
+    'PARAMETER["false_northing",-100000],UNIT["metre",1]]'
+)
+
+
+def test_british_national_grid_is_recognised_from_a_prj_without_an_epsg_code():
+    assert pyproj.CRS(BNG_PRJ_WITHOUT_EPSG).to_epsg() is None  # what makes this hard
+    assert geo.epsg_of(BNG_PRJ_WITHOUT_EPSG) == 27700
+    assert geo.epsg_of("EPSG:4326") == 4326
+
+
+def test_a_low_confidence_match_that_projects_elsewhere_is_not_taken():
+    shifted = BNG_PRJ_WITHOUT_EPSG.replace('"false_easting",400000', '"false_easting",500000')
+    assert geo.epsg_of(shifted) is None
+
+
+@pytest.mark.parametrize(
+    ("bounds", "code"),
+    [
+        ((-2.5, 53.3, -2.2, 53.5), 4326),
+        ((377000, 388000, 377500, 388500), 27700),
+        ((-2e7, -1e7, 2e7, 1e7), None),
+    ],
+)
+def test_crs_of_coordinates_with_no_stated_crs_is_guessed_from_their_bounds(bounds, code):
+    assert geo.guess_crs(bounds) == code
+
+
+@pytest.mark.parametrize(
+    ("lonlat", "problem"),
+    [
+        ((-2.34673, 53.3906), None),
+        ((0.5, 51.5), None),
+        ((53.3906, -2.34673), "look swapped"),
+        ((377038.1, 388251.9), "look like British National Grid metres"),
+        ((0.0, 99.999999), "outside the range of longitude/latitude"),
+        ((float("nan"), 53.0), "not a finite number"),
+    ],
+)
+def test_lonlat_that_looks_wrong_is_named(lonlat, problem):
+    found = geo.lonlat_problem(*lonlat)
+    assert found is None if problem is None else problem in found
+
+
+@pytest.mark.parametrize(
+    ("xy", "problem"),
+    [
+        ((377038.1, 388251.9), None),
+        ((-2.34673, 53.3906), "look like longitude/latitude degrees"),
+        ((806000, 394000), "look swapped"),
+        ((377038.1, -5000), "outside British National Grid"),
+    ],
+)
+def test_easting_northing_that_looks_wrong_is_named(xy, problem):
+    found = geo.easting_northing_problem(*xy)
+    assert found is None if problem is None else problem in found
+
+
+def test_stored_grid_rounds_coordinates_and_keeps_polygons_valid():
+    square = MultiPolygon([box(-2.123456789, 53.1, -2.1, 53.2)])
+    assert shapely.get_coordinates(geo.on_grid(square)).min(axis=0)[0] == -2.1234568
+    sliver = Polygon([(0, 0), (1, 0), (1, 1e-9), (0.5, 2e-8), (0, 1e-9)])
+    assert shapely.is_valid(geo.on_grid(sliver))
+
+
+def test_distance_in_metres_between_lonlat_points():
+    # 1e-5 degree of latitude is about 1.11 m anywhere
+    assert geo.distance_m((-2.3, 53.4), (-2.3, 53.40001)) == pytest.approx(1.11, 0.01)
+
+
+@pytest.mark.parametrize(
+    ("geom", "problem"),
+    [
+        (Point(1, 2), None),
+        (MultiPoint([(1, 2)]), None),
+        (MultiPoint([(1, 2), (3, 4)]), "multi-valued coordinate"),
+        (box(0, 0, 1, 1), "not a point"),
+    ],
+)
+def test_only_a_single_point_locates_a_record(geom, problem):
+    point, found = geo.point_of(geom)
+    assert (found is None and point.equals(Point(1, 2))) if problem is None else problem in found

@@ -67,7 +67,7 @@ def test_the_ogc_api_and_open_referral_are_described(spec):
         "/ogc/collections/groups/items",
         "/ogc/collections/wards/items/{featureId}",
         "/openreferral/services",
-        "/openreferral/services/{service_id}",
+        "/openreferral/services/{service_uuid}",
     ):
         assert "get" in spec["paths"][path], path
     params = {
@@ -97,3 +97,18 @@ def test_the_documentation_page_presents_every_operation_with_no_outside_assets(
     for address in re.findall(r'(?:href|src)="([^"]+)"', html):
         assert address.startswith(("/", "#")), address
     assert "<script" not in html
+
+
+def test_the_group_fields_documented_are_those_the_registry_accepts(spec, client):
+    from mapper import registry
+
+    fields = spec["components"]["schemas"]["GroupInput"]["properties"]
+    assert set(fields) == set(registry.GROUP_FIELDS)
+    post = spec["paths"]["/api/v1/groups"]["post"]
+    assert post["security"] == [{"bearerAuth": []}] and {"201", "401", "409", "422"} <= set(
+        post["responses"]
+    )
+    patch = spec["paths"]["/api/v1/groups/{group_id}"]["patch"]
+    assert {"200", "202", "403", "404"} <= set(patch["responses"])
+    html = client.get("/api/").get_data(as_text=True)
+    assert 'id="schema-GroupInput"' in html and "None" not in html

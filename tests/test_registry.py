@@ -1,6 +1,6 @@
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mapper import registry
 from mapper.models import AuditEvent, CommunityGroup
@@ -83,3 +83,38 @@ def test_saving_located_records_twice_updates_rather_than_duplicates(session):
     assert session.scalar(select(CommunityGroup.name)) == "Repair Cafe"
     actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["create", "update"]
+
+
+def test_records_without_an_external_id_match_on_name_within_a_few_metres(session):
+    two_wards(session)
+    row = {"name": "Knit and Natter", "status": "active", "geom": Point(-2.05, 53.45)}
+    assert registry.save_located(session, CommunityGroup, [row]) == (1, 0)
+    nearby = {**row, "geom": Point(-2.05, 53.45002)}  # about 2 m north
+    assert registry.save_located(session, CommunityGroup, [nearby]) == (0, 1)
+    elsewhere = {**row, "geom": Point(-2.05, 53.4505)}  # about 55 m north: another group
+    assert registry.save_located(session, CommunityGroup, [elsewhere]) == (1, 0)
+    with_id = {**row, "external_id": "K-1"}  # a record with an id never matches on name
+    assert registry.save_located(session, CommunityGroup, [with_id]) == (1, 0)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(CommunityGroup)) == 3
+
+
+def test_defaults_apply_only_to_the_records_created(session):
+    two_wards(session)
+    row = {"external_id": "D-1", "name": "Choir", "geom": Point(-2.05, 53.45)}
+    registry.save_located(session, CommunityGroup, [row], defaults={"status": "active"})
+    group = session.scalar(select(CommunityGroup))
+    group.status = "closed"
+    session.commit()
+    registry.save_located(session, CommunityGroup, [row], defaults={"status": "active"})
+    assert group.status == "closed"
+
+
+def test_stored_coordinates_read_back_exactly_so_a_second_save_changes_nothing(session):
+    two_wards(session)
+    row = {"external_id": "P-1", "name": "Precise", "geom": Point(-2.0512345678912, 53.45)}
+    assert registry.save_located(session, CommunityGroup, [row]) == (1, 0)
+    session.commit()
+    session.expire_all()
+    assert registry.save_located(session, CommunityGroup, [row]) == (0, 0)
+    assert to_shape(session.scalar(select(CommunityGroup)).geom).x == -2.0512346
