@@ -9,8 +9,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, run_command, with_appcontext
 from pyproj.exceptions import CRSError
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 
-from mapper import auth, config, db, geo, importers, queries, registry
+from mapper import analysis, auth, config, db, exports, geo, importers, params, queries, registry
 from mapper.errors import MapperError
 from mapper.models import ROLES, CommunityGroup, Coordinator, Service
 
@@ -421,6 +422,50 @@ import_services = located_command("import-services", Service, "services")
 import_coordinators = located_command("import-coordinators", Coordinator, "coordinators")
 
 
+@click.command("gaps")
+@click.option("--la", multiple=True, help="Local-authority GSS code(s); repeat or comma-separate.")
+@click.option("--ward", multiple=True, help="Ward GSS code(s); repeat or comma-separate.")
+@click.option("--category", multiple=True, help="Count only groups of these category slugs.")
+@click.option("--kind", multiple=True, help="Count only groups of these kinds.")
+@click.option("--as-of", "as_of", help="YYYY-MM-DD: count the groups active on that date.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["geojson", "csv"]), default="geojson", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
+)
+@with_appcontext
+def gaps(la, ward, category, kind, as_of, fmt, output):
+    """Write the gap analysis, one feature or row per ward (data only on stdout)."""
+    options = [("la", la), ("ward", ward), ("category", category), ("kind", kind)]
+    args = MultiDict([(name, v) for name, values in options for v in values])
+    if as_of:
+        args.add("as_of", as_of)
+    try:
+        filters = params.gap_filters(args)
+        try:
+            frame = analysis.compute_gaps(db.get_session(), **filters)
+        except analysis.UnknownValues as error:
+            raise params.unknown_values(error) from None
+    except MapperError as error:
+        name = next(iter(error.fields), "")
+        raise click.BadParameter(
+            error.fields.get(name, error.message), param_hint=f"--{name.replace('_', '-')}"
+        ) from None
+    if fmt == "geojson":
+        data = exports.gaps_geojson(frame, current_app.config["BOUNDARY_ATTRIBUTION"])
+        text = exports.geojson_text(data)
+    else:
+        text = exports.gaps_csv(frame)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        click.echo(f"{len(frame)} wards written to {output}", err=True)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def _safe_url():
     return db.normalise_url(current_app.config["DATABASE_URL"]).render_as_string(hide_password=True)
 
@@ -503,7 +548,7 @@ def revoke_token(email, token_id):
 
 
 def init_app(app):
-    for command in (init_db, demo, create_user, create_token, list_tokens, revoke_token):
+    for command in (init_db, demo, gaps, create_user, create_token, list_tokens, revoke_token):
         app.cli.add_command(command)
     for command in (
         import_wards,

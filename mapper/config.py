@@ -9,6 +9,11 @@ DEFAULTS = {
     "DATABASE_URL": None,  # None: a SpatiaLite file in the instance folder
     "TILE_URL": "",  # empty: no base map
     "TILE_ATTRIBUTION": "",
+    # Stated in every gap-analysis download; {vintage} becomes the wards' boundary vintage.
+    "BOUNDARY_ATTRIBUTION": (
+        "Source: Office for National Statistics licensed under the Open Government Licence "
+        "v.3.0. Contains OS data © Crown copyright and database right {vintage}"
+    ),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -27,6 +32,7 @@ ENVIRONMENT_KEYS = (
     "TILE_URL",
     "TILE_ATTRIBUTION",
     "SESSION_COOKIE_SECURE",
+    "BOUNDARY_ATTRIBUTION",
 )
 BOOLEAN_KEYS = ("SESSION_COOKIE_SECURE",)
 

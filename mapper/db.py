@@ -8,15 +8,34 @@ import pyogrio  # noqa: F401
 import pyproj  # noqa: F401
 import shapely  # noqa: F401
 
+import json
 from contextlib import contextmanager
+from itertools import product
 from pathlib import Path
+
+import numpy as np
 
 from flask import current_app, g
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from geoalchemy2 import Geography
-from sqlalchemy import cast, create_engine, event, func, select, text
+from sqlalchemy import (
+    JSON,
+    Float,
+    Integer,
+    Text,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy import column as sa_column
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Join
 
 from mapper.geo import SRID
 
@@ -126,6 +145,77 @@ def distance_m(column, lonlat, bind):
         return func.ST_Distance(column, func.MakePoint(lon, lat, SRID), 1)
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
     return func.ST_Distance(cast(column, Geography), cast(point, Geography))
+
+
+class OrderedJoin(Join):
+    """An inner join that SQLite must loop over in the order written; a plain JOIN elsewhere.
+
+    SQLite plans joins without statistics unless ANALYZE has run, and may pick an order that
+    probes an index millions of times; its CROSS JOIN keeps the order written.
+    """
+
+    inherit_cache = True
+
+
+@compiles(OrderedJoin, "sqlite")
+def _compile_ordered_join(join, compiler, asfrom=False, from_linter=None, **kw):
+    if from_linter:
+        from_linter.edges.update(product(join.left._from_objects, join.right._from_objects))
+    left, right = (
+        side._compiler_dispatch(compiler, asfrom=True, from_linter=from_linter, **kw)
+        for side in (join.left, join.right)
+    )
+    onclause = join.onclause._compiler_dispatch(compiler, from_linter=from_linter, **kw)
+    return f"{left} CROSS JOIN {right} ON {onclause}"
+
+
+def boxes_join(column, boxes, bind):
+    """Join the rows of `column`'s table to the lon/lat boxes their geometry's box meets.
+
+    `boxes` holds rows (min_lon, min_lat, max_lon, max_lat, *values). Returns (FROM clause,
+    box number, [values]): the values are the rest of each box's row, for use in the query.
+    The join goes through the spatial index.
+    """
+    table = column.table
+    boxes = np.asarray(boxes, dtype=float)
+    extra = range(4, boxes.shape[1])
+    payload = json.dumps(boxes.tolist())
+    if is_spatialite(bind):
+        # SpatiaLite keeps its R*Tree in a virtual table. The planner would scan the table
+        # first, so CROSS JOIN fixes the order (boxes, then the index) in a materialised CTE.
+        index = f"idx_{table.name}_{column.name}"
+        values = "".join(f", json_extract(boxes.value, '$[{i}]') AS v{i}" for i in extra)
+        candidates = (
+            text(
+                f"SELECT boxes.key AS key, r.pkid AS pkid{values} FROM json_each(:boxes) AS boxes "
+                f"CROSS JOIN {index} AS r "
+                "ON r.xmin <= json_extract(boxes.value, '$[2]') "
+                "AND r.xmax >= json_extract(boxes.value, '$[0]') "
+                "AND r.ymin <= json_extract(boxes.value, '$[3]') "
+                "AND r.ymax >= json_extract(boxes.value, '$[1]')"
+            )
+            .bindparams(boxes=payload)
+            .columns(
+                sa_column("key", Integer),
+                sa_column("pkid", Integer),
+                *(sa_column(f"v{i}", Float) for i in extra),
+            )
+            .cte(f"{table.name}_in_boxes")
+            .prefix_with("MATERIALIZED")
+        )
+        pk = table.primary_key.columns.values()[0]
+        joined = candidates.join(table, pk == candidates.c.pkid)
+        return joined, candidates.c.key, [candidates.c[f"v{i}"] for i in extra]
+    source = (
+        func.json_array_elements(cast(literal(payload, Text), JSON))
+        .table_valued("value", with_ordinality="key")
+        .render_derived("boxes")
+    )
+    x0, y0, x1, y1, *values = (
+        cast(source.c.value.op("->>")(i), Float) for i in range(boxes.shape[1])
+    )
+    envelope = func.ST_MakeEnvelope(x0, y0, x1, y1, SRID)
+    return source.join(table, column.op("&&")(envelope)), source.c.key - 1, values
 
 
 def database_status(engine):

@@ -56,6 +56,8 @@ def wants_json():
         return False
     if request.path.startswith(("/api/", "/ogc", "/openreferral")):
         return True
+    if request.path.startswith("/gaps."):  # downloads: a page only for a browser that asks
+        return not any(mimetype == "text/html" for mimetype, _ in request.accept_mimetypes)
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 

@@ -1,10 +1,16 @@
 """GeoJSON and CSV writers (RFC 7946; spreadsheet-safe CSV)."""
 
+import csv
+import io
+import json
+import math
+
+import pandas as pd
 import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
-from mapper import geo
+from mapper import analysis, geo
 
 GEOJSON_MIMETYPE = "application/geo+json"
 
@@ -33,6 +39,11 @@ def located_features(records, properties):
 def feature_collection(features, **members):
     """Return a FeatureCollection (never with a `crs` member) with any extra members."""
     return {"type": "FeatureCollection", **members, "features": list(features)}
+
+
+def geojson_text(data):
+    """Return GeoJSON as compact UTF-8 text."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def ward_properties(ward):
@@ -90,3 +101,75 @@ def service_properties(service):
         "contact": service.contact_public,
         "status": service.status,
     }
+
+
+CSV_MIMETYPE = "text/csv"
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(value):
+    """Return a JSON-ready Python value: None for NaN/NA, int/float for numpy scalars."""
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def gap_records(frame):
+    """Return the analysis rows as dicts of plain values, in the documented property order."""
+    columns = list(analysis.PROPERTIES)
+    return [
+        {key: plain(value) for key, value in zip(columns, row, strict=True)}
+        for row in frame[columns].itertuples(index=False, name=None)
+    ]
+
+
+def gaps_geojson(frame, attribution):
+    """Return the analysis as an RFC 7946 FeatureCollection with a `metadata` member."""
+    metadata = dict(frame.attrs["metadata"])
+    vintage = metadata["boundary_vintage"]
+    vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
+    metadata["attribution"] = attribution.replace("{vintage}", vintage)
+    features = (
+        feature(geom, properties, feature_id=properties["ward_code"])
+        for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
+    )
+    return feature_collection(features, metadata=metadata)
+
+
+def csv_cell(value):
+    """Return the text of a CSV cell: lists joined with ';', formulas neutralised."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ";".join(str(v) for v in value)
+    text = str(value)
+    # A leading apostrophe makes a spreadsheet show the cell as text instead of running it.
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def gaps_csv(frame):
+    """Return the analysis as CSV text: a header, then one row per ward."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(analysis.PROPERTIES)
+    for record in gap_records(frame):
+        writer.writerow([csv_cell(v) for v in record.values()])
+    return buffer.getvalue()
+
+
+def gaps_filename(metadata, extension):
+    """Return a download name saying what (scope, filters) and when (date generated)."""
+    parameters = metadata["parameters"]
+    scope = parameters["la"] or parameters["ward"] or ["all-wards"]
+    parts = ["community-gaps", "+".join(scope)]
+    for key in ("category", "kind"):
+        if parameters[key]:
+            parts.append("+".join(v.replace(" ", "-") for v in parameters[key]))
+    if parameters["as_of"]:
+        parts.append(f"as-of-{parameters['as_of']}")
+    parts.append(metadata["generated_at"][:10])
+    return "_".join(parts) + f".{extension}"

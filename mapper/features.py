@@ -7,10 +7,11 @@ last key of the previous one, so a deep page costs no more than the first.
 
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from sqlalchemy import func, select
 
-from mapper import db, exports, queries
+from mapper import analysis, db, exports, queries
 from mapper.models import CommunityGroup, Service, Ward
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -19,6 +20,8 @@ MAX_LIMIT = 10_000
 
 # Property filters, as named in the query string, and the query argument each one feeds.
 FILTER_ARGUMENTS = {"la_code": "la_codes", "ward_code": "ward_codes", "category": "categories"}
+# The parameters of /gaps.geojson (params.gap_filters), which the gaps collection takes too.
+GAP_PARAMETERS = ("la", "ward", "category", "kind", "as_of")
 
 
 @dataclass
@@ -36,6 +39,8 @@ class WardCollection:
         "vintage and population where imported. The feature id is the ward code."
     )
     filters = ("la_code", "ward_code")
+    parameters = ()  # query parameters besides the property filters
+    key_type = "string"
 
     @staticmethod
     def parse_key(text):
@@ -76,6 +81,8 @@ class LocatedCollection:
     """Active community groups or services; the feature id is the record's id."""
 
     filters = ("la_code", "ward_code", "category")
+    parameters = ()
+    key_type = "integer"
 
     def __init__(self, model, collection_id, title, description, properties):
         self.model, self.id, self.title = model, collection_id, title
@@ -113,6 +120,64 @@ class LocatedCollection:
         return db.extent(session, self.model.geom, self.model.status == "active")
 
 
+class GapCollection:
+    """The gap analysis, one feature per ward, as /gaps.geojson answers it.
+
+    The analysis parameters (`analysis`: compute_gaps's arguments) set what is analysed, as
+    for the download; the property filters and bbox then choose wards from the result.
+    """
+
+    id = "gaps"
+    title = "Gap analysis"
+    description = (
+        "Where community activity is and is not taking place: one feature per current ward "
+        "with its groups, services, categories present and missing, coordinator coverage, "
+        "deprivation, activity class and priority (method: docs/gap-analysis.md). It takes "
+        "the parameters of /gaps.geojson (la, ward, category, kind, as_of), which set the "
+        "analysis; la_code, ward_code and bbox then choose wards from it. The feature id is "
+        "the ward code."
+    )
+    filters = ("la_code", "ward_code")
+    parameters = GAP_PARAMETERS
+    key_type = "string"
+    parse_key = staticmethod(WardCollection.parse_key)
+
+    def items(self, session, lonlat_box=None, filters=None, after=None, limit=DEFAULT_LIMIT):
+        filters = filters or {}
+        frame = analysis.compute_gaps(session, **filters.get("analysis", {}))
+        chosen = np.ones(len(frame), dtype=bool)
+        for name in ("la_code", "ward_code"):
+            if filters.get(name):
+                chosen &= frame[name].isin(filters[name]).to_numpy()
+        if lonlat_box:
+            # The same test as the other collections: the ward's box meets the bbox.
+            meets = np.zeros(len(frame), dtype=bool)
+            meets[frame.sindex.query(shapely.box(*lonlat_box))] = True
+            chosen &= meets
+        frame = frame[chosen].sort_values("ward_code")
+        matched = len(frame)
+        if after is not None:
+            frame = frame[frame["ward_code"] > after]
+        features = self._features(frame.iloc[:limit])
+        next_after = features[-1]["id"] if len(frame) > limit else None
+        return ItemsPage(features, matched, next_after)
+
+    def item(self, session, key, analysis_filters=None):
+        frame = analysis.compute_gaps(session, **(analysis_filters or {}))
+        found = self._features(frame[frame["ward_code"] == key])
+        return found[0] if found else None
+
+    def extent(self, session):
+        return db.extent(session, Ward.geom, Ward.current)
+
+    @staticmethod
+    def _features(frame):
+        return [
+            exports.feature(geom, properties, feature_id=properties["ward_code"])
+            for geom, properties in zip(frame.geometry, exports.gap_records(frame), strict=True)
+        ]
+
+
 COLLECTIONS = {
     c.id: c
     for c in (
@@ -134,5 +199,6 @@ COLLECTIONS = {
             "prescribing…) with provider, categories, delivery, opening hours and eligibility.",
             exports.service_properties,
         ),
+        GapCollection(),
     )
 }

@@ -21,6 +21,7 @@ BNG_BOX = (0, 0, 700_000, 1_300_000)
 EQUAL_AREA = "EPSG:6933"
 COORDINATE_DECIMALS = 6  # about 0.1 m; RFC 7946 section 11.2
 STORED_DECIMALS = 7  # about 1 cm: stored coordinates read back exactly (see on_grid)
+EARTH_RADIUS_KM = 6371.0088  # the mean Earth radius (IUGG), for great-circle distances
 
 
 def locate(points, polygons, keys):
@@ -91,6 +92,77 @@ def on_grid(geom, decimals=STORED_DECIMALS):
 def areas_km2(geoseries):
     """Return the areas of a lon/lat GeoSeries in square kilometres."""
     return geoseries.to_crs(EQUAL_AREA).area / 1e6
+
+
+def coverage_shares(polygons, patches):
+    """Return, for each lon/lat polygon, the share (0-1) of its area inside the union of `patches`.
+
+    Areas are measured in the equal-area projection, as `areas_km2` does.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    shares = np.zeros(len(polygons))
+    patches = np.asarray([p for p in patches if p is not None and not p.is_empty], dtype=object)
+    if len(polygons) == 0 or len(patches) == 0:
+        return shares
+    patches = shapely.make_valid(patches)
+    polygon_idx, patch_idx = shapely.STRtree(patches).query(polygons, predicate="intersects")
+    if len(polygon_idx) == 0:
+        return shares
+    order = np.argsort(polygon_idx, kind="stable")
+    polygon_idx, patch_idx = polygon_idx[order], patch_idx[order]
+    hit, starts = np.unique(polygon_idx, return_index=True)
+    covered = [
+        shapely.intersection(polygons[i], shapely.union_all(patches[group]))
+        for i, group in zip(hit, np.split(patch_idx, starts[1:]), strict=True)
+    ]
+    whole, inside = equal_areas(polygons[hit]), equal_areas(covered)
+    shares[hit] = np.clip(np.divide(inside, whole, out=np.zeros(len(hit)), where=whole > 0), 0, 1)
+    return shares
+
+
+def equal_areas(geoms):
+    """Return the areas of lon/lat geometries in square metres (equal-area projection)."""
+    transformer = pyproj.Transformer.from_crs(WGS84, EQUAL_AREA, always_xy=True)
+    projected = shapely.transform(
+        np.asarray(geoms, dtype=object),
+        lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
+    )
+    return shapely.area(projected)
+
+
+def boxes_around(lon, lat, radius_km):
+    """Return (n, 4) lon/lat boxes, each holding every point within `radius_km` of its centre.
+
+    A box that would reach a pole or cross the antimeridian spans all longitudes.
+    """
+    lon, lat, radius_km = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (lon, lat, radius_km))
+    )
+    angle = np.minimum(radius_km / EARTH_RADIUS_KM, np.pi)
+    dlat = np.degrees(angle)
+    # The widest longitude of a spherical cap of this angle (where it is not a polar cap).
+    spread = np.sin(angle) / np.cos(np.radians(lat))
+    dlon = np.degrees(np.arcsin(np.clip(spread, 0, 1)))
+    margin = 1e-6  # a hair wider: the spatial indexes round their boxes
+    boxes = np.column_stack([lon - dlon, lat - dlat, lon + dlon, lat + dlat])
+    boxes += np.array([-margin, -margin, margin, margin])
+    every_lon = (spread >= 1) | (boxes[:, 1] <= -90) | (boxes[:, 3] >= 90) | (angle >= np.pi)
+    every_lon |= (boxes[:, 0] < -180) | (boxes[:, 2] > 180)
+    boxes[every_lon, 0], boxes[every_lon, 2] = -180.0, 180.0
+    boxes[:, 1], boxes[:, 3] = np.maximum(boxes[:, 1], -90.0), np.minimum(boxes[:, 3], 90.0)
+    return boxes
+
+
+def haversine_km(lon1, lat1, lon2, lat2):
+    """Return great-circle distances in km between lon/lat points (degrees)."""
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
@@ -191,15 +263,9 @@ def easting_northing_problem(easting, northing):
     return None
 
 
-EARTH_RADIUS_M = 6_371_008.8  # the mean radius
-
-
 def distance_m(lonlat_a, lonlat_b):
     """Return the great-circle distance in metres between two lon/lat points."""
-    lon1, lat1, lon2, lat2 = np.radians([*lonlat_a, *lonlat_b])
-    a = np.sin((lat2 - lat1) / 2) ** 2
-    a += np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
+    return float(haversine_km(*lonlat_a, *lonlat_b)) * 1000
 
 
 def point_of(geom):

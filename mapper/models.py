@@ -92,7 +92,11 @@ class Ward(Base):
     imd_rank: Mapped[float | None] = mapped_column(Float)
     imd_share_10pct: Mapped[float | None] = mapped_column(Float)
     imd_share_20pct: Mapped[float | None] = mapped_column(Float)
-    geom: Mapped[WKBElement] = multipolygon_column(nullable=False)
+    # Share (0-1) of the ward's area inside some coordinator's patch; kept up to date by
+    # registry whenever wards or coordinators are saved, so the analysis need not overlay.
+    coordinator_coverage: Mapped[float | None] = mapped_column(Float)
+    # active_history: the old boundary is needed to update coordinator coverage around it.
+    geom: Mapped[WKBElement] = multipolygon_column(nullable=False, active_history=True)
     label_point: Mapped[WKBElement] = point_column(nullable=False)  # a point on the surface
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -175,6 +179,7 @@ group_wards_served = Table(
     Base.metadata,
     Column("group_id", ForeignKey("community_groups.id", ondelete="CASCADE"), primary_key=True),
     Column("ward_id", ForeignKey("wards.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_group_wards_served_ward_id", "ward_id"),
 )
 
 service_categories = Table(
@@ -193,6 +198,8 @@ class CommunityGroup(Timestamped, Base):
         not_blank("name", "ck_community_groups_name_not_blank"),
         status_check("ck_community_groups_status"),
         Index("ix_community_groups_ward_status", "ward_id", "status"),
+        # Covers the gap analysis's count per ward, so it never reads the table itself.
+        Index("ix_community_groups_ward_counts", "ward_id", "status", "last_verified", "kind"),
         Index("ix_community_groups_external_id", "external_id"),
     )
 
@@ -244,7 +251,7 @@ class Coordinator(Timestamped, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     base: Mapped[WKBElement | None] = point_column()
-    patch: Mapped[WKBElement | None] = multipolygon_column()
+    patch: Mapped[WKBElement | None] = multipolygon_column(active_history=True)
     capacity: Mapped[int | None] = mapped_column(Integer)
     external_id: Mapped[str | None] = mapped_column(String(200))
 

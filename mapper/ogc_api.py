@@ -8,8 +8,9 @@ import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
-from mapper import features, openapi, params
+from mapper import analysis, features, openapi, params
 from mapper.api import geojson_response
 from mapper.db import get_session
 from mapper.errors import NotFound
@@ -162,14 +163,36 @@ def collection(collection_id):
     return answer(data, "ogc/collection.html", filters=found.filters)
 
 
-def parse_items_query(collection, args):
-    """Return (bbox, filters, after, limit) from the items query; unknown names are a 400."""
-    allowed = ITEMS_PARAMETERS | set(collection.filters)
+def analysis_query(collection, args):
+    """Return the query parameters of `args` that set the collection's analysis (gaps)."""
+    return MultiDict([(k, v) for k, v in args.items(multi=True) if k in collection.parameters])
+
+
+def analysis_filters(collection, args):
+    """Return compute_gaps's arguments, read as /gaps.geojson reads them."""
+    return params.gap_filters(analysis_query(collection, args))
+
+
+def read(call, *args, **kwargs):
+    """Call into the collection, turning the analysis's unknown codes into a 400."""
+    try:
+        return call(*args, **kwargs)
+    except analysis.UnknownValues as error:
+        raise params.unknown_values(error) from None
+
+
+def refuse_unknown(args, allowed, what):
     for name in args:
         if name not in allowed:
             raise params.bad(
-                name, f"unknown parameter; {collection.id} accepts {', '.join(sorted(allowed))}"
+                name, f"unknown parameter; {what} accepts {', '.join(sorted(allowed))}"
             )
+
+
+def parse_items_query(collection, args):
+    """Return (bbox, filters, after, limit) from the items query; unknown names are a 400."""
+    allowed = ITEMS_PARAMETERS | set(collection.filters) | set(collection.parameters)
+    refuse_unknown(args, allowed, collection.id)
     datetime_value = args.get("datetime")
     if datetime_value is not None and not DATETIME.match(datetime_value):
         raise params.bad(
@@ -180,6 +203,8 @@ def parse_items_query(collection, args):
         values = params.words(args, name) if name == "category" else params.codes(args, name)
         if values:
             filters[name] = values
+    if collection.parameters:
+        filters["analysis"] = analysis_filters(collection, args)
     after = args.get("after")
     if after is not None:
         try:
@@ -196,7 +221,7 @@ def parse_items_query(collection, args):
 def items(collection_id):
     found = get_collection(collection_id)
     lonlat_box, filters, after, limit = parse_items_query(found, request.args)
-    page = found.items(get_session(), lonlat_box, filters, after, limit)
+    page = read(found.items, get_session(), lonlat_box, filters, after, limit)
     query = request.args.to_dict(flat=False)
     query.pop("f", None)
     links = self_links("ogc.items", GEOJSON, collection_id=found.id, **query)
@@ -222,7 +247,8 @@ def items(collection_id):
         "links": links,
         "features": page.features,
     }
-    return answer(data, "ogc/items.html", GEOJSON, collection=found)
+    item_query = analysis_query(found, request.args).to_dict(flat=False)
+    return answer(data, "ogc/items.html", GEOJSON, collection=found, item_query=item_query)
 
 
 @ogc.get("/collections/<collection_id>/items/<feature_id>")
@@ -232,11 +258,16 @@ def item(collection_id, feature_id):
         key = found.parse_key(feature_id)
     except ValueError:
         key = None
-    feature = found.item(get_session(), key) if key is not None else None
+    refuse_unknown(request.args, {"f", *found.parameters}, f"an item of {found.id}")
+    query, extra = {}, {}
+    if found.parameters:
+        query = analysis_query(found, request.args).to_dict(flat=False)
+        extra["analysis_filters"] = analysis_filters(found, request.args)
+    feature = read(found.item, get_session(), key, **extra) if key is not None else None
     if feature is None:
         raise NotFound(f"There is no feature '{feature_id}' in {found.id}.")
     feature["links"] = [
-        *self_links("ogc.item", GEOJSON, collection_id=found.id, feature_id=feature_id),
+        *self_links("ogc.item", GEOJSON, collection_id=found.id, feature_id=feature_id, **query),
         link(
             "collection",
             url_for("ogc.collection", collection_id=found.id, _external=True),

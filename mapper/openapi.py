@@ -282,6 +282,57 @@ API_V1_PATHS = {
 }
 
 
+def gap_parameters():
+    """The parameters of the gap analysis, as /gaps.geojson takes them (docs/gap-analysis.md)."""
+    words = {"type": "array", "items": {"type": "string"}}
+    return [
+        codes_parameter(
+            "la",
+            "Analyse the current wards of these local authorities; without `la` and `ward`, "
+            "every current ward.",
+        ),
+        codes_parameter("ward", "Analyse these current wards."),
+        parameter(
+            "category",
+            "Only groups and services with at least one of these category slugs count, and "
+            "these are the categories analysed (else the core categories).",
+            words,
+            style="form",
+            explode=False,
+        ),
+        parameter(
+            "kind",
+            "Only groups of these kinds count (" + ", ".join(registry.GROUP_KINDS) + ").",
+            words,
+            style="form",
+            explode=False,
+        ),
+        parameter(
+            "as_of",
+            "Count the groups that were active on this date instead of those active now.",
+            {"type": "string", "format": "date"},
+        ),
+    ]
+
+
+def gap_paths():
+    paths = {}
+    for extension, media_type, schema in (
+        ("geojson", "application/geo+json", ref("schemas", "FeatureCollection")),
+        ("csv", "text/csv", {"type": "string"}),
+    ):
+        paths[f"/gaps.{extension}"] = get(
+            f"Gap analysis as {extension.upper()}",
+            "The gap analysis, one feature (or row) per ward in scope, as a download; the "
+            "GeoJSON carries the method and its parameters in a `metadata` member. Method: "
+            "docs/gap-analysis.md.",
+            "Gap analysis",
+            ok("The analysis.", schema, media_type),
+            gap_parameters(),
+        )
+    return paths
+
+
 def ogc_paths():
     """Return the OGC API – Features paths: the common ones, then one set per collection."""
     f_json_html = parameter(
@@ -317,7 +368,7 @@ def ogc_paths():
         ),
         "/ogc/collections": get(
             "Feature collections",
-            "The collections: wards, groups and services.",
+            "The collections: " + ", ".join(features.COLLECTIONS) + ".",
             "OGC API – Features",
             ok("The collections.", ref("schemas", "Collections")),
             [f_json_html],
@@ -332,7 +383,9 @@ def ogc_paths():
             else:
                 what = "local authorities" if name == "la_code" else "wards"
                 filters.append(codes_parameter(name, f"Only features in these {what}."))
-        key_schema = {"type": "string"} if collection.id == "wards" else {"type": "integer"}
+        key_schema = {"type": collection.key_type}
+        if collection.parameters:  # the gap analysis's own
+            filters += gap_parameters()
         paths[base] = get(
             collection.title,
             f"The description of the collection `{collection.id}`.",
@@ -374,8 +427,12 @@ def ogc_paths():
             f"One feature of `{collection.id}`.",
             "OGC API – Features",
             ok("The feature.", ref("schemas", "Feature"), "application/geo+json"),
-            [parameter("featureId", "The feature id.", key_schema, where="path"), f_json_html],
-            errors=("404", "503"),
+            [
+                parameter("featureId", "The feature id.", key_schema, where="path"),
+                *(gap_parameters() if collection.parameters else []),
+                f_json_html,
+            ],
+            errors=("400", "404", "503") if collection.parameters else ("404", "503"),
         )
     return paths
 
@@ -626,10 +683,11 @@ def document(server_url="/"):
         "servers": [{"url": server_url.rstrip("/") or "/"}],
         "tags": [
             {"name": "API v1", "description": "Groups and wards as GeoJSON."},
+            {"name": "Gap analysis", "description": "Downloads of the ward-by-ward analysis."},
             {"name": "OGC API – Features", "description": "Read access for GIS clients."},
             {"name": "Open Referral UK", "description": "HSDS 3.0, UK profile."},
         ],
-        "paths": {**API_V1_PATHS, **ogc_paths(), **openreferral_paths()},
+        "paths": {**API_V1_PATHS, **gap_paths(), **ogc_paths(), **openreferral_paths()},
         "components": {
             "schemas": {**schemas(), "GroupInput": group_input_schema()},
             "responses": {

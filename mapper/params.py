@@ -79,6 +79,30 @@ def iso_date(args, name):
     raise bad(name, f"'{raw}' is not a date in YYYY-MM-DD form")
 
 
+# The gap analysis's query parameters and the compute_gaps arguments they fill.
+GAP_ARGUMENTS = {"la": "la_codes", "ward": "ward_codes", "category": "categories", "kind": "kinds"}
+
+
+def gap_filters(args):
+    """Return the compute_gaps arguments given by `la`, `ward`, `category`, `kind`, `as_of`."""
+    unknown = [name for name in args if name not in (*GAP_ARGUMENTS, "as_of")]
+    if unknown:
+        raise bad(unknown[0], "is not a parameter of the gap analysis")
+    return {
+        "la_codes": codes(args, "la"),
+        "ward_codes": codes(args, "ward"),
+        "categories": words(args, "category"),
+        "kinds": words(args, "kind"),
+        "as_of": iso_date(args, "as_of"),
+    }
+
+
+def unknown_values(error):
+    """Turn compute_gaps's UnknownValues into a BadRequest naming the query parameter."""
+    names = {argument: name for name, argument in GAP_ARGUMENTS.items()}
+    return bad(names.get(error.argument, error.argument), f"unknown: {', '.join(error.values)}")
+
+
 def number(args, name, default=None, minimum=None):
     """Return a decimal parameter, or `default` when absent."""
     raw = args.get(name)

@@ -21,6 +21,8 @@ from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import bindparam, event, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from mapper import db, geo, queries
 from mapper.errors import Conflict, Forbidden, Invalid
@@ -96,6 +98,66 @@ def _derive_wards(session, _flush_context, _instances):
     ward_ids = locate_wards(session, [to_shape(obj.geom) for obj in moved])
     for obj, ward_id in zip(moved, ward_ids, strict=True):
         obj.ward_id = ward_id
+
+
+def update_coordinator_coverage(session, lonlat_box=None):
+    """Recompute `Ward.coordinator_coverage` of the wards meeting a box (all without one).
+
+    Bulk paths that write coordinators or wards with Core statements call this themselves;
+    ORM changes are caught by the flush hooks below. Returns how many wards were measured.
+    """
+    query = select(Ward.id, func.ST_AsBinary(Ward.geom))
+    if lonlat_box is not None:
+        query = query.where(db.bbox_filter(Ward.geom, lonlat_box, session))
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    polygons = shapely.from_wkb([r[1] for r in rows])
+    patches = session.scalars(
+        select(func.ST_AsBinary(Coordinator.patch)).where(
+            Coordinator.patch.is_not(None),
+            db.bbox_filter(Coordinator.patch, shapely.total_bounds(polygons), session),
+        )
+    ).all()
+    shares = geo.coverage_shares(polygons, shapely.from_wkb(patches))
+    table = Ward.__table__
+    session.execute(
+        table.update()
+        .where(table.c.id == bindparam("b_id"))
+        .values(coordinator_coverage=bindparam("b_share")),
+        [{"b_id": r[0], "b_share": float(s)} for r, s in zip(rows, shares, strict=True)],
+    )
+    for (ward_id, _), share in zip(rows, shares, strict=True):
+        ward = session.identity_map.get(identity_key(Ward, ward_id))
+        if ward is not None:
+            set_committed_value(ward, "coordinator_coverage", float(share))
+    return len(rows)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_coverage_changes(session, _flush_context, _instances):
+    """Remember where coordinators' patches or wards' boundaries change in this flush."""
+    changed = []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Coordinator):
+            attribute, history = "patch", inspect(obj).attrs.patch.history
+        elif isinstance(obj, Ward):
+            attribute, history = "geom", inspect(obj).attrs.geom.history
+        else:
+            continue
+        if obj in session.dirty and not history.has_changes():
+            continue
+        values = [*history.deleted, getattr(obj, attribute)]
+        changed += [to_shape(v) for v in values if v is not None]
+    if changed:
+        session.info.setdefault("coverage_changes", []).extend(changed)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _update_coverage(session, _flush_context):
+    changed = session.info.pop("coverage_changes", None)
+    if changed:
+        update_coordinator_coverage(session, shapely.total_bounds(changed))
 
 
 def reassign_wards(session):

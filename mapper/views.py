@@ -1,8 +1,17 @@
 """Blueprint `web`: HTML pages, health check and the vendored browser libraries."""
 
-from flask import Blueprint, current_app, jsonify, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
-from mapper import db, maps
+from mapper import analysis, db, exports, maps, params
 from mapper.errors import NotFound
 
 web = Blueprint("web", __name__)
@@ -38,3 +47,24 @@ def vendor(name, filename):
     if name not in maps.VENDOR_DIRS:
         raise NotFound(f"No vendored library called {name}.")
     return send_from_directory(maps.VENDOR_DIRS[name], filename, max_age=86400)
+
+
+@web.get("/gaps.<any(geojson, csv):extension>")
+def gaps_download(extension):
+    """The gap analysis as GeoJSON (RFC 7946, with metadata) or CSV, one row per ward."""
+    filters = params.gap_filters(request.args)
+    try:
+        frame = analysis.compute_gaps(db.get_session(), **filters)
+    except analysis.UnknownValues as error:
+        raise params.unknown_values(error) from None
+    if extension == "geojson":
+        data = exports.gaps_geojson(frame, current_app.config["BOUNDARY_ATTRIBUTION"])
+        body, mimetype = exports.geojson_text(data), exports.GEOJSON_MIMETYPE
+    else:
+        body, mimetype = exports.gaps_csv(frame), exports.CSV_MIMETYPE
+    filename = exports.gaps_filename(frame.attrs["metadata"], extension)
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

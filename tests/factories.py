@@ -99,3 +99,39 @@ def four_users(session):
         "other": make_user(session, "oz@other.example", organisation="Other LIO"),
         "admin": make_user(session, "admin@council.example", "admin", "Council", trusted=True),
     }
+
+
+def load_manchester(session, geodata):
+    """Save Manchester's 32 wards (May 2023) and its 198 polling stations as active groups.
+
+    Returns the polling stations as a GeoDataFrame (with their own `ward_code`).
+    """
+    wards = gpd.read_file(geodata / "manchester" / "manchester_wards_may2023_bgc_wgs84.geojson")
+    wards = wards.rename(
+        columns={
+            "area_code": "code",
+            "area_name": "name",
+            "local_authority_area_code": "la_code",
+            "local_authority_area_name": "la_name",
+        }
+    )[["code", "name", "la_code", "la_name", "geometry"]]
+    wards["vintage"] = "2023"
+    registry.save_wards(session, wards)
+    session.flush()
+    stations = gpd.read_file(geodata / "greater_manchester" / "gm_polling_stations_may2022.geojson")
+    stations = stations[stations["la_code"] == "E08000003"]
+    records = [
+        {
+            "external_id": f"polling-station-{row.id}",
+            "name": row.name,
+            "address": row.address,
+            "postcode": row.postcode,
+            "status": "active",
+            "active_from": date(2022, 5, 5),
+            "geom": row.geometry,
+        }
+        for row in stations.itertuples()
+    ]
+    registry.save_located(session, CommunityGroup, records)
+    session.commit()
+    return stations

@@ -65,8 +65,9 @@ def test_collections_describe_wards_groups_and_services_with_their_extent(client
     make_group(session, "Far pending club", (1.0, 51.0), status="pending")
     data = get_json(client, "/ogc/collections")
     found = {c["id"]: c for c in data["collections"]}
-    assert list(found) == ["wards", "groups", "services"]
+    assert list(found) == ["wards", "groups", "services", "gaps"]
     assert found["wards"]["extent"]["spatial"]["bbox"] == [[-2.1, 53.4, -1.9, 53.5]]
+    assert found["gaps"]["extent"] == found["wards"]["extent"]
     # The pending group far away does not stretch the published extent.
     assert found["groups"]["extent"]["spatial"]["bbox"] == [[-2.05, 53.45, -2.05, 53.45]]
     assert "extent" not in found["services"]  # nothing stored yet

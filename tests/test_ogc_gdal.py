@@ -60,15 +60,16 @@ def stored(session):
 
 def test_ogrinfo_lists_the_collections(live_server, stored):
     listing = gdal("ogrinfo", "-ro", "-q", f"OAPIF:{live_server}/ogc")
-    assert "1: wards" in listing and "2: groups" in listing and "3: services" in listing
+    for number, name in enumerate(["wards", "groups", "services", "gaps"], start=1):
+        assert f"{number}: {name}" in listing
 
 
-@pytest.mark.parametrize("collection", ["groups", "services", "wards"])
+@pytest.mark.parametrize("collection", ["groups", "services", "wards", "gaps"])
 def test_ogr2ogr_reads_every_feature_across_pages(app, live_server, stored, tmp_path, collection):
     seen = []
     app.before_request(lambda: seen.append(request.full_path))
     features = ogr2ogr(live_server, tmp_path / f"{collection}.geojson", collection)
-    if collection == "wards":
+    if collection in ("wards", "gaps"):
         got = sorted(f["properties"]["ward_code"] for f in features)
         assert got == ["E05000001", "E05000002", "E05000003"]
         assert {f["geometry"]["type"] for f in features} == {"MultiPolygon"}

@@ -112,3 +112,16 @@ def test_the_group_fields_documented_are_those_the_registry_accepts(spec, client
     assert {"200", "202", "403", "404"} <= set(patch["responses"])
     html = client.get("/api/").get_data(as_text=True)
     assert 'id="schema-GroupInput"' in html and "None" not in html
+
+
+def test_the_gap_analysis_downloads_and_collection_are_described(spec):
+    from mapper import features, params
+
+    assert set(features.GAP_PARAMETERS) == {*params.GAP_ARGUMENTS, "as_of"}
+    for path in ("/gaps.geojson", "/gaps.csv", "/ogc/collections/gaps/items"):
+        names = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
+        assert set(features.GAP_PARAMETERS) <= names, path
+    items = {p["name"] for p in spec["paths"]["/ogc/collections/gaps/items"]["get"]["parameters"]}
+    assert {"bbox", "limit", "la_code", "ward_code"} <= items
+    csv = spec["paths"]["/gaps.csv"]["get"]["responses"]["200"]["content"]
+    assert list(csv) == ["text/csv"]

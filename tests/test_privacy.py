@@ -11,7 +11,7 @@ import json
 
 import pytest
 from sqlalchemy import select
-from werkzeug.routing.converters import NumberConverter
+from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from mapper import openreferral, registry
 from mapper.models import (
@@ -104,7 +104,7 @@ def parameter_values(session, name):
         return list(session.scalars(select(PendingChange.id)))
     if lowered in ("id", "feature_id", "featureid", "item_id"):
         return [*group_ids, *services, *wards]
-    if lowered in ("fmt", "format", "f", "ext"):
+    if lowered in ("fmt", "format", "f", "ext", "extension"):
         return ["geojson", "csv", "json", "html"]
     return None
 
@@ -121,8 +121,11 @@ def public_urls(app, session):
             if values is None:
                 unfillable.append(f"{rule.rule} <{name}>")
                 break
-            if isinstance(rule._converters.get(name), NumberConverter):
+            converter = rule._converters.get(name)
+            if isinstance(converter, NumberConverter):
                 values = [v for v in values if isinstance(v, int)]
+            if isinstance(converter, AnyConverter):
+                values = [v for v in values if v in converter.items]
             choices[name] = values
         else:
             for combination in itertools.product(*choices.values()):
