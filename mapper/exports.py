@@ -132,11 +132,15 @@ def gaps_geojson(frame, attribution):
     vintage = metadata["boundary_vintage"]
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
     metadata["attribution"] = attribution.replace("{vintage}", vintage)
-    features = (
+    return feature_collection(gap_features(frame), metadata=metadata)
+
+
+def gap_features(frame):
+    """Return the analysis rows as RFC 7946 Features, each with its ward code as id."""
+    return [
         feature(geom, properties, feature_id=properties["ward_code"])
         for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
-    )
-    return feature_collection(features, metadata=metadata)
+    ]
 
 
 def csv_cell(value):

@@ -158,24 +158,17 @@ class GapCollection:
         matched = len(frame)
         if after is not None:
             frame = frame[frame["ward_code"] > after]
-        features = self._features(frame.iloc[:limit])
+        features = exports.gap_features(frame.iloc[:limit])
         next_after = features[-1]["id"] if len(frame) > limit else None
         return ItemsPage(features, matched, next_after)
 
     def item(self, session, key, analysis_filters=None):
         frame = analysis.compute_gaps(session, **(analysis_filters or {}))
-        found = self._features(frame[frame["ward_code"] == key])
+        found = exports.gap_features(frame[frame["ward_code"] == key])
         return found[0] if found else None
 
     def extent(self, session):
         return db.extent(session, Ward.geom, Ward.current)
-
-    @staticmethod
-    def _features(frame):
-        return [
-            exports.feature(geom, properties, feature_id=properties["ward_code"])
-            for geom, properties in zip(frame.geometry, exports.gap_records(frame), strict=True)
-        ]
 
 
 COLLECTIONS = {
