@@ -140,6 +140,17 @@ class GapCollection:
     filters = ("la_code", "ward_code")
     parameters = GAP_PARAMETERS
     key_type = "string"
+    # The properties the HTML table of items shows (each item's page shows them all).
+    columns = (
+        "ward_name",
+        "population",
+        "groups",
+        "services",
+        "coordinator_coverage",
+        "imd_decile",
+        "activity_class",
+        "priority",
+    )
     parse_key = staticmethod(WardCollection.parse_key)
 
     def items(self, session, lonlat_box=None, filters=None, after=None, limit=DEFAULT_LIMIT):
