@@ -1,6 +1,7 @@
 """The open-data pages (OGC API in HTML, API documentation) in a real headless Chromium."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .factories import make_group, two_wards
 
@@ -19,10 +20,10 @@ def test_a_reader_can_walk_from_the_ogc_landing_page_to_a_group(
     page.page.get_by_role("link", name="The feature collections").click()
     page.page.get_by_role("link", name="Community groups").first.click()
     page.page.get_by_role("link", name="Community groups as HTML").click()
-    assert page.page.locator("tbody tr").count() == 4
+    expect(page.page.locator("tbody tr")).to_have_count(4)  # waits for the page to load
     page.screenshot(f"ogc-items-{backend}")
     page.page.get_by_role("link", name="1", exact=True).click()
-    assert page.page.locator("h1").inner_text() == "Group 0"
+    expect(page.page.locator("h1")).to_have_text("Group 0")
 
     page.page.goto(live_server + "/api/")
     page.page.get_by_role("link", name="GET /ogc/collections/groups/items", exact=True).click()
