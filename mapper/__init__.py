@@ -9,7 +9,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides=None):
     """Build the app: defaults, then the environment, then `overrides`."""
-    from mapper import api, auth, cli, config, db, errors, manage, views
+    from mapper import (
+        api,
+        apidocs,
+        auth,
+        cli,
+        config,
+        db,
+        errors,
+        manage,
+        ogc_api,
+        openreferral_api,
+        views,
+    )
 
     app = Flask(
         __name__,
@@ -28,6 +40,9 @@ def create_app(overrides=None):
     errors.init_app(app)
     app.register_blueprint(views.web)
     app.register_blueprint(api.api)
+    app.register_blueprint(ogc_api.ogc)
+    app.register_blueprint(openreferral_api.openreferral_api)
+    app.register_blueprint(apidocs.apidocs)
     auth.init_app(app)
     manage.init_app(app)
     cli.init_app(app)

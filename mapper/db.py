@@ -17,7 +17,20 @@ import numpy as np
 
 from flask import current_app, g
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
-from sqlalchemy import JSON, Float, Integer, Text, cast, create_engine, event, func, literal, text
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    JSON,
+    Float,
+    Integer,
+    Text,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy import column as sa_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
@@ -111,6 +124,27 @@ def bbox_filter(column, lonlat_box, bind):
         )
     envelope = func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, SRID)
     return column.op("&&")(envelope)
+
+
+def extent(session, column, *where):
+    """Return (min_lon, min_lat, max_lon, max_lat) of the rows' geometries, or None if none."""
+    if is_spatialite(session):
+        box = func.Extent(column)
+        parts = (func.MbrMinX(box), func.MbrMinY(box), func.MbrMaxX(box), func.MbrMaxY(box))
+    else:
+        box = func.ST_Extent(column)
+        parts = (func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+    row = session.execute(select(*parts).where(*where)).one()
+    return None if row[0] is None else tuple(float(v) for v in row)
+
+
+def distance_m(column, lonlat, bind):
+    """Return the expression: metres on the WGS84 ellipsoid from `column` to a lon/lat point."""
+    lon, lat = (float(v) for v in lonlat)
+    if is_spatialite(bind):
+        return func.ST_Distance(column, func.MakePoint(lon, lat, SRID), 1)
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
+    return func.ST_Distance(cast(column, Geography), cast(point, Geography))
 
 
 class OrderedJoin(Join):

@@ -52,6 +52,8 @@ class Unavailable(MapperError):
 
 def wants_json():
     """Tell whether the client should get JSON rather than a page."""
+    if request.args.get("f") == "html":  # the OGC API's choice of an HTML answer
+        return False
     if request.path.startswith(("/api/", "/ogc", "/openreferral")):
         return True
     if request.path.startswith("/gaps."):  # downloads: a page only for a browser that asks

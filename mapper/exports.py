@@ -6,6 +6,7 @@ import json
 import math
 
 import pandas as pd
+import shapely
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
@@ -22,6 +23,17 @@ def feature(geom, properties, feature_id=None):
     result["geometry"] = mapping(geo.for_rfc7946(geom)) if geom is not None else None
     result["properties"] = properties
     return result
+
+
+def located_features(records, properties):
+    """Return the Features of many groups or services, converting their points in one go."""
+    # A geometry's WKB comes as bytes, a memoryview or (SpatiaLite) hex text, all read here.
+    wkbs = [r.geom.data if isinstance(r.geom.data, str) else bytes(r.geom.data) for r in records]
+    geoms = geo.for_rfc7946(shapely.from_wkb(wkbs))
+    return [
+        {"type": "Feature", "id": r.id, "geometry": mapping(g), "properties": properties(r)}
+        for r, g in zip(records, geoms, strict=True)
+    ]
 
 
 def feature_collection(features, **members):
@@ -70,6 +82,27 @@ def group_feature(group):
     return feature(to_shape(group.geom), group_properties(group), feature_id=group.id)
 
 
+def service_properties(service):
+    """Return the public fields of a service."""
+    return {
+        "id": service.id,
+        "name": service.name,
+        "description": service.description,
+        "provider": service.provider,
+        "categories": [c.slug for c in service.categories],
+        "ward_code": service.ward.code if service.ward else None,
+        "ward_name": service.ward.name if service.ward else None,
+        "delivery": service.delivery,
+        "opening_hours": service.opening_hours,
+        "eligibility": service.eligibility,
+        "address": service.address,
+        "postcode": service.postcode,
+        "website": service.website,
+        "contact": service.contact_public,
+        "status": service.status,
+    }
+
+
 CSV_MIMETYPE = "text/csv"
 # A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -99,11 +132,15 @@ def gaps_geojson(frame, attribution):
     vintage = metadata["boundary_vintage"]
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
     metadata["attribution"] = attribution.replace("{vintage}", vintage)
-    features = (
+    return feature_collection(gap_features(frame), metadata=metadata)
+
+
+def gap_features(frame):
+    """Return the analysis rows as RFC 7946 Features, each with its ward code as id."""
+    return [
         feature(geom, properties, feature_id=properties["ward_code"])
         for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
-    )
-    return feature_collection(features, metadata=metadata)
+    ]
 
 
 def csv_cell(value):

@@ -1,5 +1,6 @@
 """Parsing query parameters at the edge; each failure names the parameter and the reason."""
 
+import math
 import re
 from datetime import date
 
@@ -106,3 +107,19 @@ def unknown_values(error):
     """Turn compute_gaps's UnknownValues into a BadRequest naming the query parameter."""
     names = {argument: name for name, argument in GAP_ARGUMENTS.items()}
     return bad(names.get(error.argument, error.argument), f"unknown: {', '.join(error.values)}")
+
+
+def number(args, name, default=None, minimum=None):
+    """Return a decimal parameter, or `default` when absent."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise bad(name, f"'{raw}' is not a number") from None
+    if not math.isfinite(value):
+        raise bad(name, f"'{raw}' is not a number")
+    if minimum is not None and value < minimum:
+        raise bad(name, f"must be at least {minimum}")
+    return value

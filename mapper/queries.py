@@ -5,7 +5,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mapper import db
-from mapper.models import Category, CommunityGroup, Postcode, Ward, group_categories
+from mapper.models import (
+    Category,
+    CommunityGroup,
+    Postcode,
+    Service,
+    Ward,
+    group_categories,
+    service_categories,
+)
 
 
 def wards(session, la_codes=(), codes=(), vintage=None):
@@ -84,3 +92,66 @@ def postcode_lonlats(session, postcodes, chunk=1000):
 def known_ward_codes(session, codes):
     """Return those of `codes` that some ward (of any vintage) has."""
     return set(session.scalars(select(Ward.code).where(Ward.code.in_(set(codes)))))
+
+
+# The link table from each located model to its categories, and its column naming the record.
+CATEGORY_LINKS = {
+    CommunityGroup: group_categories.c.group_id,
+    Service: service_categories.c.service_id,
+}
+
+
+def current_ward_filter(session, lonlat_box=None, la_codes=(), codes=()):
+    """Return the WHERE clauses choosing the current wards that match."""
+    clauses = [Ward.current]
+    if lonlat_box:
+        clauses.append(db.bbox_filter(Ward.geom, lonlat_box, session))
+    if la_codes:
+        clauses.append(Ward.la_code.in_(la_codes))
+    if codes:
+        clauses.append(Ward.code.in_(codes))
+    return clauses
+
+
+def public_filter(session, model, lonlat_box=None, ward_codes=(), la_codes=(), categories=()):
+    """Return the WHERE clauses choosing the active groups or services that match.
+
+    `lonlat_box` goes through the spatial index; wards and categories are sub-selects, so the
+    same clauses serve a page and its count.
+    """
+    clauses = [model.status == "active"]
+    if lonlat_box:
+        clauses.append(db.bbox_filter(model.geom, lonlat_box, session))
+    if ward_codes:
+        clauses.append(model.ward_id.in_(select(Ward.id).where(Ward.code.in_(ward_codes))))
+    if la_codes:
+        clauses.append(model.ward_id.in_(select(Ward.id).where(Ward.la_code.in_(la_codes))))
+    if categories:
+        link = CATEGORY_LINKS[model]
+        clauses.append(
+            model.id.in_(
+                select(link)
+                .join(Category, Category.id == link.table.c.category_id)
+                .where(Category.slug.in_(categories))
+            )
+        )
+    return clauses
+
+
+def public_records(session, model, after=0, limit=100, **filters):
+    """Return up to `limit` active groups or services with id above `after`, ordered by id."""
+    query = (
+        select(model)
+        .where(*public_filter(session, model, **filters), model.id > after)
+        .options(selectinload(model.categories), selectinload(model.ward))
+        .order_by(model.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def count_public(session, model, **filters):
+    """Return how many active groups or services match the filters."""
+    return session.scalar(
+        select(func.count(model.id)).where(*public_filter(session, model, **filters))
+    )

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
-from mapper import registry
+from mapper import openreferral, registry
 from mapper.models import (
     CommunityGroup,
     Coordinator,
@@ -93,6 +93,11 @@ def parameter_values(session, name):
         return COLLECTIONS
     if lowered.startswith("group"):
         return group_ids
+    if lowered == "service_uuid":  # Open Referral ids
+        kinds = [("group", group_ids), ("service", services)]
+        return [openreferral.record_uuid(kind, i) for kind, ids in kinds for i in ids]
+    if lowered in ("taxonomy_uuid", "term_id"):
+        return [openreferral.TAXONOMY_ID, openreferral.term_id("faith"), "faith"]
     if lowered.startswith("service"):
         return services
     if lowered.startswith("change"):
