@@ -171,6 +171,37 @@ def for_rfc7946(geom, decimals=COORDINATE_DECIMALS):
     return shapely.orient_polygons(geom, exterior_cw=False)
 
 
+# Slightly fewer metres than any degree of latitude (110.6-111.7 km) or of longitude at the
+# equator, so that boxes grown with it are never too small.
+METRES_PER_DEGREE = 110_000
+
+
+def expand_box(lonlat_box, metres):
+    """Return a lon/lat box grown by at least `metres` on every side."""
+    min_lon, min_lat, max_lon, max_lat = lonlat_box
+    dlat = metres / METRES_PER_DEGREE
+    widest_lat = min(max(abs(min_lat), abs(max_lat)) + dlat, 89.0)
+    dlon = metres / (METRES_PER_DEGREE * np.cos(np.radians(widest_lat)))
+    return (
+        max(min_lon - dlon, -180.0),
+        max(min_lat - dlat, -90.0),
+        min(max_lon + dlon, 180.0),
+        min(max_lat + dlat, 90.0),
+    )
+
+
+def distances_m(geom, points):
+    """Return the distance in metres from `geom` to each lon/lat point (0 inside it)."""
+    centre = geom.centroid
+    local = f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +units=m +ellps=WGS84"
+    to_local = transformer(WGS84, local)
+
+    def project(xy):
+        return np.column_stack(to_local.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.distance(shapely.transform(geom, project), shapely.transform(points, project))
+
+
 @lru_cache(maxsize=64)
 def epsg_of(crs):
     """Return the EPSG code of a CRS (pyproj CRS, WKT or "EPSG:n"), or None.

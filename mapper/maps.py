@@ -74,10 +74,80 @@ def render_parts(fmap):
     return {"map_html": root.html.render(), "map_script": root.script.render()}
 
 
-def home_map(tile_url, attribution, wards_url, groups_url):
-    """Build the home page map: wards, with groups as clustered markers."""
+# Ward colours. Sequential ColorBrewer YlGnBu, light to dark as activity grows: it stays
+# ordered for every kind of colour blindness (tests/test_maps.py checks it) and each class has a
+# text label too, so colour is never the only cue.
+ACTIVITY_CLASSES = [
+    ("none", "None", "#ffffcc", "No active community groups"),
+    (
+        "low",
+        "Low",
+        "#a1dab4",
+        "Among the third of wards shown with the fewest groups for their size",
+    ),
+    ("medium", "Medium", "#41b6c4", "Among the middle third of wards shown"),
+    (
+        "high",
+        "High",
+        "#225ea8",
+        "Among the third of wards shown with the most groups for their size",
+    ),
+]
+# Priorities (docs/gap-analysis.md) from ColorBrewer PuOr, a diverging scale that colour-blind
+# readers can follow: oranges where action is needed, purple where action can be devolved.
+PRIORITIES = [
+    (
+        "priority gap",
+        "Priority gap",
+        "#e66101",
+        "Little or no activity where need is high and no coordinator works",
+    ),
+    ("develop", "Develop", "#fdb863", "Little activity where need is high; a coordinator is there"),
+    ("monitor", "Monitor", "#f7f7f7", "No immediate action"),
+    (
+        "devolution ready",
+        "Devolution ready",
+        "#5e3c99",
+        "Strong activity with a coordinator to connect to",
+    ),
+]
+NO_DATA_COLOUR = "#969696"
+
+
+def legend(classes):
+    """Return the legend entries of a list of (value, label, colour, description)."""
+    return [
+        {"value": value, "label": label, "colour": colour, "description": description}
+        for value, label, colour, description in classes
+    ]
+
+
+def classes_by_value():
+    """Return {"activity_class": {value: entry}, "priority": {value: entry}} of the legends."""
+    return {
+        key: {entry["value"]: entry for entry in legend(classes)}
+        for key, classes in (("activity_class", ACTIVITY_CLASSES), ("priority", PRIORITIES))
+    }
+
+
+def home_map(tile_url, attribution, **options):
+    """Build the home page map; its layers are fetched from the URLs in `options`."""
     fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
-    DataLayers(wards_url=wards_url, groups_url=groups_url).add_to(fmap)
+    DataLayers(page="home", **options).add_to(fmap)
+    return render_parts(fmap)
+
+
+def ward_map(tile_url, attribution, **options):
+    """Build a ward profile's map: the ward, its neighbours, groups and services near it."""
+    fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
+    DataLayers(page="ward", **options).add_to(fmap)
+    return render_parts(fmap)
+
+
+def group_map(tile_url, attribution, **options):
+    """Build a group page's map: the group and the outline of its ward."""
+    fmap = base_map(tile_url, attribution, location=[54.0, -2.5], zoom_start=6)
+    DataLayers(page="group", **options).add_to(fmap)
     return render_parts(fmap)
 
 

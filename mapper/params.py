@@ -7,6 +7,7 @@ from datetime import date
 from mapper.errors import BadRequest
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
+WORD = r"^[a-z0-9][a-z0-9 _-]*$"  # a slug or a kind of group, as `words` accepts them
 
 
 def bad(name, reason):
@@ -22,7 +23,12 @@ def codes(args, name):
     return values
 
 
-def words(args, name, pattern=r"^[a-z0-9][a-z0-9 _-]*$"):
+def is_word(value):
+    """Tell whether `words` accepts `value` as one value."""
+    return bool(re.match(WORD, value, re.IGNORECASE))
+
+
+def words(args, name, pattern=WORD):
     """Return the values given as `name` (repeated or comma-separated)."""
     values = [v.strip() for raw in args.getlist(name) for v in raw.split(",") if v.strip()]
     for value in values:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Community Mapper needs on a Debian machine; safe to run again.
 #   scripts/setup.sh          system libraries, a virtualenv with the package, a secret key
-#   scripts/setup.sh --test   also PostGIS (running, enabled in database "test"), GDAL, Chromium
+#   scripts/setup.sh --test   also PostGIS (running, enabled in database "test"), GDAL, Chromium,
+#                             and axe-core (npm, into node_modules/) for the accessibility tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,14 @@ mkdir -p instance
 [ -s instance/secret_key ] || .venv/bin/python -c 'import secrets; print(secrets.token_hex(32))' > instance/secret_key
 
 if [ "$with_test" = 1 ]; then
+  # Some machines have a Node.js with its own npm (not Debian's); use whichever is there.
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+  fi
+  if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/axe-core/axe.min.js ]; then
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done

@@ -39,6 +39,25 @@ def test_invalid_polygon_is_repaired_into_a_multipolygon():
     assert "Self-intersection" in reason
 
 
+def test_distances_are_in_metres_and_zero_inside():
+    ward = box(-2.1, 53.4, -2.0, 53.5)
+    # 0.01 degrees of longitude at 53.45°N is about 664 m; of latitude about 1,113 m.
+    points = shapely.points([[-2.05, 53.45], [-1.99, 53.45], [-2.05, 53.51]])
+    inside, east, north = geo.distances_m(ward, points)
+    assert inside == 0
+    assert 655 < east < 672
+    assert 1105 < north < 1120
+
+
+def test_expanded_box_reaches_at_least_that_far_on_every_side():
+    lonlat_box = (-2.1, 53.4, -2.0, 53.5)
+    grown = geo.expand_box(lonlat_box, 500)
+    corners = shapely.points(
+        [[grown[0], 53.45], [grown[2], 53.45], [-2.05, grown[1]], [-2.05, grown[3]]]
+    )
+    assert all(d >= 499 for d in geo.distances_m(box(*lonlat_box), corners))
+
+
 # A .prj as ESRI tools write it: British National Grid in WKT1 with no top-level EPSG code.
 BNG_PRJ_WITHOUT_EPSG = (
     'PROJCS["OSGB36 / British National Grid",GEOGCS["OSGB36",DATUM["Ordnance_Survey_of_Great_'

@@ -1,4 +1,4 @@
-/* Community Mapper: fetch map layers as GeoJSON and draw them. Every user-supplied string
+/* Community Mapper: fetch map layers as JSON/GeoJSON and draw them. Every user-supplied string
    is put into the page with textContent, never as HTML. */
 "use strict";
 
@@ -8,6 +8,12 @@ var CommunityMap = (function () {
     if (text !== undefined && text !== null) node.textContent = String(text);
     if (className) node.className = className;
     return node;
+  }
+
+  function link(text, href) {
+    var a = element("a", text);
+    a.href = href;
+    return a;
   }
 
   function fetchJSON(url) {
@@ -28,51 +34,492 @@ var CommunityMap = (function () {
     });
   }
 
-  function wardPopup(props) {
+  /* Add query parameters (a URLSearchParams) to a URL that may already have some. */
+  function withQuery(url, query) {
+    var text = query.toString();
+    if (!text) return url;
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + text;
+  }
+
+  function fromTemplate(template, id) {
+    return template.replace("{id}", encodeURIComponent(id));
+  }
+
+  function number(value, digits) {
+    if (value === null || value === undefined || value === "") return "not known";
+    return Number(value).toLocaleString("en-GB", { maximumFractionDigits: digits || 0 });
+  }
+
+  function percent(value) {
+    if (value === null || value === undefined) return "not known";
+    return Math.round(Number(value) * 100) + "%";
+  }
+
+  /* A definition list of [term, value] pairs, as text. */
+  function facts(pairs) {
+    var dl = element("dl", null, "popup-facts");
+    pairs.forEach(function (pair) {
+      dl.appendChild(element("dt", pair[0]));
+      dl.appendChild(element("dd", pair[1]));
+    });
+    return dl;
+  }
+
+  function setLoaded(map, loaded) {
+    map.getContainer().setAttribute("data-loaded", loaded ? "true" : "false");
+  }
+
+  function report(map, error) {
+    var status = document.getElementById("map-status");
+    if (status) status.textContent = "Some map data could not be loaded. Please try again later.";
+    map.getContainer().setAttribute("data-error", "true");
+    if (window.console) console.warn(error);
+  }
+
+  /* Popups whose content is fetched when opened: details stay out of the marker data, and
+     no popup exists until someone asks for one. */
+  function lazyPopup(layer, url, build) {
+    layer.bindPopup(function () {
+      var box = element("div", "Loading…");
+      fetchJSON(url).then(function (data) {
+        box.textContent = "";
+        box.appendChild(build(data));
+        // Keep the built content, so the next opening needs no fetch (and so that update()
+        // does not call this function again).
+        layer.setPopupContent(box);
+      }).catch(function () {
+        box.textContent = "The details could not be loaded.";
+      });
+      return box;
+    });
+  }
+
+  function categoryNames(slugs, options) {
+    var names = options.category_names || {};
+    return slugs.map(function (slug) { return names[slug] || slug; }).join(", ");
+  }
+
+  function groupPopup(options) {
+    return function (feature) {
+      var props = feature.properties || feature;
+      var box = element("div");
+      box.appendChild(element("h2", props.name));
+      var pairs = [];
+      if (props.categories && props.categories.length) pairs.push(["Activities", categoryNames(props.categories, options)]);
+      if (props.kind) pairs.push(["Kind", props.kind]);
+      if (props.ward_name) pairs.push(["Ward", props.ward_name]);
+      if (props.meeting_times) pairs.push(["Meets", props.meeting_times]);
+      if (pairs.length) box.appendChild(facts(pairs));
+      if (options.group_page) box.appendChild(link("More about this group", fromTemplate(options.group_page, props.id)));
+      return box;
+    };
+  }
+
+  function servicePopup(props, options) {
+    var box = element("div");
+    box.appendChild(element("h2", props.name));
+    var pairs = [];
+    if (props.provider) pairs.push(["Provided by", props.provider]);
+    if (props.categories && props.categories.length) pairs.push(["Activities", categoryNames(props.categories, options)]);
+    if (props.delivery) pairs.push(["Delivery", props.delivery]);
+    if (props.opening_hours) pairs.push(["Open", props.opening_hours]);
+    if (props.eligibility) pairs.push(["Who for", props.eligibility]);
+    if (props.ward_name) pairs.push(["Ward", props.ward_name]);
+    if (pairs.length) box.appendChild(facts(pairs));
+    return box;
+  }
+
+  /* Markers from compact {fields, rows} answers: [id, lon, lat, name]. */
+  function groupMarkers(data, options) {
+    var popup = groupPopup(options);
+    return data.rows.map(function (row) {
+      var marker = L.marker([row[2], row[1]], { title: row[3], alt: row[3] });
+      lazyPopup(marker, fromTemplate(options.group_detail, row[0]), popup);
+      return marker;
+    });
+  }
+
+  function serviceMarkers(data, options) {
+    return data.rows.map(function (row) {
+      var marker = L.circleMarker([row[2], row[1]], {
+        radius: 7, color: "#5b2a86", weight: 2, fillColor: "#ffffff", fillOpacity: 1
+      });
+      marker.bindTooltip(function () { return element("span", row[3]); });
+      lazyPopup(marker, fromTemplate(options.service_detail, row[0]), function (props) {
+        return servicePopup(props, options);
+      });
+      return marker;
+    });
+  }
+
+  function clusterGroup() {
+    return L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
+  }
+
+  function coverageLayer() {
+    return L.geoJSON(null, {
+      interactive: false,
+      style: { color: "#5b2a86", weight: 2, dashArray: "6 4", fillColor: "#5b2a86", fillOpacity: 0.12 }
+    });
+  }
+
+  /* Switch layers on and off from the page's own checkboxes (labelled, keyboard-usable). */
+  function bindLayerSwitches(map, layers) {
+    Object.keys(layers).forEach(function (name) {
+      var box = document.querySelector('input[data-layer="' + name + '"]');
+      if (!box) { map.addLayer(layers[name]); return; }
+      var apply = function () {
+        if (box.checked) map.addLayer(layers[name]); else map.removeLayer(layers[name]);
+      };
+      box.addEventListener("change", apply);
+      apply();
+    });
+  }
+
+  /* Let keyboard users reach a ward's shape and open its popup with Enter or Space. */
+  function focusable(layer, props) {
+    layer.on("add", function () {
+      var path = layer.getElement();
+      if (!path) return;
+      path.setAttribute("data-ward", props.ward_code);
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", props.ward_name + ": show its figures");
+      path.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        layer.openPopup(layer.getCenter ? layer.getCenter() : undefined);
+      });
+    });
+  }
+
+  /* ---- Home page: the choropleth, filters, legend, downloads and the table. ---- */
+
+  function classesByValue(classes) {
+    var byValue = {};
+    classes.forEach(function (c) { byValue[c.value] = c; });
+    return byValue;
+  }
+
+  function wardPopup(props, figures, options) {
     var box = element("div");
     box.appendChild(element("h2", props.ward_name));
     box.appendChild(element("p", props.ward_code + (props.la_name ? " · " + props.la_name : "")));
-    if (props.population !== null && props.population !== undefined) {
-      box.appendChild(element("p", "Population " + Number(props.population).toLocaleString("en-GB")));
+    if (figures) {
+      var activity = classesByValue(options.legends.activity_class)[figures.activity_class];
+      var priority = classesByValue(options.legends.priority)[figures.priority];
+      box.appendChild(facts([
+        ["Activity", activity ? activity.label : figures.activity_class],
+        ["Priority", priority ? priority.label : figures.priority],
+        ["Groups", number(figures.groups)],
+        ["Groups per 1,000 residents", number(figures.groups_per_1k, 2)],
+        ["Services", number(figures.services)],
+        ["Population", number(figures.population)],
+        ["Coordinator coverage", percent(figures.coordinator_coverage)],
+        ["IMD decile", figures.imd_decile === null || figures.imd_decile === undefined ? "not known" : String(figures.imd_decile)]
+      ]));
     }
+    box.appendChild(link("Ward profile", fromTemplate(options.ward_page, props.ward_code)));
     return box;
   }
 
-  function groupPopup(props) {
-    var box = element("div");
-    box.appendChild(element("h2", props.name));
-    if (props.categories && props.categories.length) box.appendChild(element("p", props.categories.join(", ")));
-    if (props.ward_name) box.appendChild(element("p", "Ward: " + props.ward_name));
-    return box;
+  var TABLE_COLUMNS = [
+    { key: "ward_name", text: true },
+    { key: "population" },
+    { key: "groups" },
+    { key: "groups_per_1k", digits: 2 },
+    { key: "services" },
+    { key: "coordinator_coverage", percent: true },
+    { key: "imd_decile" },
+    { key: "activity_class", rank: ["none", "low", "medium", "high"] },
+    { key: "priority", text: true }
+  ];
+
+  function sortValue(column, row) {
+    var value = row[column.key];
+    if (column.rank) return column.rank.indexOf(value);
+    if (value === null || value === undefined) return column.text ? "" : -Infinity;
+    return column.text ? String(value).toLocaleLowerCase("en-GB") : Number(value);
   }
 
-  function start(map, options) {
+  function cellText(column, row, options) {
+    var value = row[column.key];
+    if (column.key === "activity_class" || column.key === "priority") {
+      var known = classesByValue(options.legends[column.key])[value];
+      return known ? known.label : (value || "");
+    }
+    if (column.percent) return percent(value);
+    if (column.text) return value === null || value === undefined ? "" : String(value);
+    return number(value, column.digits);
+  }
+
+  function Table(node, options) {
+    this.node = node;
+    this.options = options;
+    this.rows = [];
+    this.sortKey = "ward_name";
+    this.ascending = true;
+    var table = this;
+    node.querySelectorAll("thead button[data-key]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var key = button.getAttribute("data-key");
+        table.ascending = table.sortKey === key ? !table.ascending : true;
+        table.sortKey = key;
+        table.draw();
+      });
+    });
+  }
+
+  Table.prototype.show = function (rows) {
+    this.rows = rows.slice();
+    this.draw();
+  };
+
+  Table.prototype.draw = function () {
+    var table = this, options = this.options;
+    var column = TABLE_COLUMNS.filter(function (c) { return c.key === table.sortKey; })[0];
+    var direction = this.ascending ? 1 : -1;
+    this.rows.sort(function (a, b) {
+      var x = sortValue(column, a), y = sortValue(column, b);
+      if (x < y) return -direction;
+      if (x > y) return direction;
+      return a.ward_code < b.ward_code ? -1 : 1;
+    });
+    this.node.querySelectorAll("thead th").forEach(function (th) {
+      var button = th.querySelector("button[data-key]");
+      if (button && button.getAttribute("data-key") === table.sortKey) {
+        th.setAttribute("aria-sort", table.ascending ? "ascending" : "descending");
+      } else {
+        th.removeAttribute("aria-sort");
+      }
+    });
+    var body = document.createElement("tbody");
+    this.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      TABLE_COLUMNS.forEach(function (c, i) {
+        var cell = element(i === 0 ? "th" : "td");
+        if (i === 0) {
+          cell.setAttribute("scope", "row");
+          cell.appendChild(link(row.ward_name, fromTemplate(options.ward_page, row.ward_code)));
+        } else {
+          cell.textContent = cellText(c, row, options);
+          if (!c.text && !c.rank) cell.className = "numeric";
+        }
+        tr.appendChild(cell);
+      });
+      body.appendChild(tr);
+    });
+    this.node.replaceChild(body, this.node.querySelector("tbody"));
+    this.drawTotals();
+  };
+
+  Table.prototype.drawTotals = function () {
+    var sum = function (rows, key) {
+      return rows.reduce(function (total, r) { return total + (Number(r[key]) || 0); }, 0);
+    };
+    var rows = this.rows;
+    var population = rows.some(function (r) { return r.population !== null && r.population !== undefined; })
+      ? sum(rows, "population") : null;
+    var groups = sum(rows, "groups");
+    var totals = {
+      population: number(population),
+      groups: number(groups),
+      groups_per_1k: population ? number(groups / population * 1000, 2) : "",
+      services: number(sum(rows, "services"))
+    };
+    var tr = document.createElement("tr");
+    TABLE_COLUMNS.forEach(function (c, i) {
+      var cell = element(i === 0 ? "th" : "td", i === 0 ? "All " + rows.length + " wards" : (totals[c.key] || ""));
+      if (i === 0) cell.setAttribute("scope", "row"); else cell.className = "numeric";
+      tr.appendChild(cell);
+    });
+    var foot = this.node.querySelector("tfoot");
+    foot.textContent = "";
+    foot.appendChild(tr);
+  };
+
+  function formQuery(form) {
+    var query = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (value !== "") query.append(name, value);
+    });
+    return query;
+  }
+
+  function startHome(map, options) {
+    var form = document.getElementById("filters");
+    var table = new Table(document.getElementById("ward-table"), options);
+    var status = document.getElementById("table-status");
+    var figuresByCode = {};
+    var colourBy = "activity_class";
+    var legends = {
+      activity_class: classesByValue(options.legends.activity_class),
+      priority: classesByValue(options.legends.priority)
+    };
+
+    function style(feature) {
+      var figures = figuresByCode[feature.properties.ward_code];
+      var known = figures && legends[colourBy][figures[colourBy]];
+      return {
+        color: "#243447", weight: 1.2, opacity: 0.9,
+        fillColor: known ? known.colour : options.no_data_colour, fillOpacity: 0.7
+      };
+    }
+
     var wards = L.geoJSON(null, {
-      style: { color: "#1d4e89", weight: 1.5, fillColor: "#9ecae1", fillOpacity: 0.35 },
+      style: style,
       onEachFeature: function (feature, layer) {
-        layer.bindPopup(function () { return wardPopup(feature.properties); });
+        layer.bindPopup(function () {
+          return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
+        });
         layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
+        focusable(layer, feature.properties);
       }
     }).addTo(map);
-    var groups = L.markerClusterGroup({ chunkedLoading: true });
-    map.addLayer(groups);
-    L.control.layers(null, { "Wards": wards, "Community groups": groups }, { collapsed: false }).addTo(map);
+    var groups = clusterGroup();
+    var services = L.featureGroup();
+    var coverage = coverageLayer();
+    bindLayerSwitches(map, { groups: groups, services: services, coverage: coverage });
 
-    var ready = fetchJSON(options.wards_url).then(function (data) {
-      wards.addData(data);
-      if (wards.getLayers().length) map.fitBounds(wards.getBounds(), { padding: [10, 10] });
-    });
-    var loaded = fetchAll(options.groups_url).then(function (features) {
-      var markers = features.map(function (f) {
-        var xy = f.geometry.coordinates;
-        return L.marker([xy[1], xy[0]], { title: f.properties.name, alt: f.properties.name })
-          .bindPopup(function () { return groupPopup(f.properties); });
+    document.querySelectorAll('input[name="colour"]').forEach(function (radio) {
+      if (radio.checked) colourBy = radio.value;
+      radio.addEventListener("change", function () {
+        if (!radio.checked) return;
+        colourBy = radio.value;
+        document.querySelectorAll("[data-legend]").forEach(function (legend) {
+          legend.hidden = legend.getAttribute("data-legend") !== colourBy;
+        });
+        wards.setStyle(style);
       });
-      groups.addLayers(markers);
     });
-    return Promise.all([ready, loaded]).then(function () {
-      map.getContainer().setAttribute("data-loaded", "true");
+
+    var lastScope = null;
+
+    function load() {
+      var query = formQuery(form);
+      var scope = new URLSearchParams();
+      query.getAll("la").forEach(function (la) { scope.append("la", la); });
+      setLoaded(map, false);
+      status.textContent = "Loading the ward figures…";
+      document.querySelectorAll("a[data-download]").forEach(function (a) {
+        a.href = withQuery(a.getAttribute("data-download"), query);
+      });
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", withQuery(window.location.pathname, query));
+      }
+      var steps = [];
+      if (scope.toString() !== lastScope) {
+        lastScope = scope.toString();
+        steps.push(fetchJSON(withQuery(options.wards_url, scope)).then(function (data) {
+          wards.clearLayers();
+          wards.addData(data);
+          if (wards.getLayers().length) map.fitBounds(wards.getBounds(), { padding: [10, 10] });
+        }));
+        steps.push(fetchJSON(withQuery(options.services_url, scope)).then(function (data) {
+          services.clearLayers();
+          serviceMarkers(data, options).forEach(function (m) { services.addLayer(m); });
+        }));
+        steps.push(fetchJSON(withQuery(options.coverage_url, scope)).then(function (data) {
+          coverage.clearLayers();
+          coverage.addData(data);
+        }));
+      }
+      var figures = fetchJSON(withQuery(options.figures_url, query)).then(function (data) {
+        figuresByCode = {};
+        data.wards.forEach(function (row) { figuresByCode[row.ward_code] = row; });
+        return data.wards;
+      });
+      steps.push(figures);
+      steps.push(fetchJSON(withQuery(options.groups_url, query)).then(function (data) {
+        groups.clearLayers();
+        groups.addLayers(groupMarkers(data, options));
+      }));
+      return Promise.all(steps).then(function () {
+        return figures;
+      }).then(function (rows) {
+        wards.setStyle(style);
+        table.show(rows);
+        status.textContent = rows.length === 1 ? "1 ward." : rows.length + " wards.";
+        setLoaded(map, true);
+      }).catch(function (error) { report(map, error); });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      load();
     });
+    form.querySelectorAll("select").forEach(function (select) {
+      select.addEventListener("change", load);
+    });
+    return load();
+  }
+
+  /* ---- Ward profile: the ward, its neighbours, groups and services near it. ---- */
+
+  function startWard(map, options) {
+    var focus = null;
+    var wards = L.geoJSON(null, {
+      style: function (feature) {
+        var mine = feature.properties.ward_code === options.ward_code;
+        return mine
+          ? { color: "#1d4e89", weight: 3, fillColor: "#9ecae1", fillOpacity: 0.3 }
+          : { color: "#505a66", weight: 1, dashArray: "4 3", fillOpacity: 0.04 };
+      },
+      onEachFeature: function (feature, layer) {
+        if (feature.properties.ward_code === options.ward_code) focus = layer;
+        layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
+        if (feature.properties.ward_code !== options.ward_code) {
+          layer.bindPopup(function () {
+            var box = element("div");
+            box.appendChild(element("h2", feature.properties.ward_name));
+            box.appendChild(link("Ward profile", fromTemplate(options.ward_page, feature.properties.ward_code)));
+            return box;
+          });
+        }
+      }
+    }).addTo(map);
+    var groups = clusterGroup();
+    var services = L.featureGroup();
+    bindLayerSwitches(map, { groups: groups, services: services });
+    return Promise.all([
+      fetchJSON(options.wards_url).then(function (data) {
+        wards.addData(data);
+        if (focus) map.fitBounds(focus.getBounds(), { padding: [20, 20] });
+      }),
+      fetchJSON(options.groups_url).then(function (data) { groups.addLayers(groupMarkers(data, options)); }),
+      fetchJSON(options.services_url).then(function (data) {
+        serviceMarkers(data, options).forEach(function (m) { services.addLayer(m); });
+      })
+    ]).then(function () { setLoaded(map, true); }).catch(function (error) { report(map, error); });
+  }
+
+  /* ---- Group page: the group and the outline of its ward. ---- */
+
+  function startGroup(map, options) {
+    var steps = [
+      fetchJSON(options.group_url).then(function (feature) {
+        var xy = feature.geometry.coordinates;
+        L.marker([xy[1], xy[0]], { title: feature.properties.name, alt: feature.properties.name })
+          .bindPopup(function () { return element("strong", feature.properties.name); })
+          .addTo(map);
+        map.setView([xy[1], xy[0]], 15);
+      })
+    ];
+    if (options.wards_url) {
+      steps.push(fetchJSON(options.wards_url).then(function (data) {
+        L.geoJSON(data, {
+          interactive: false,
+          style: { color: "#1d4e89", weight: 2, fillColor: "#9ecae1", fillOpacity: 0.15 }
+        }).addTo(map);
+      }));
+    }
+    return Promise.all(steps).then(function () { setLoaded(map, true); }).catch(function (error) { report(map, error); });
+  }
+
+  var PAGES = { home: startHome, ward: startWard, group: startGroup };
+
+  function start(map, options) {
+    return PAGES[options.page](map, options);
   }
 
   return { start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll };
