@@ -71,6 +71,7 @@ def demo():
         services = registry.save_located(session, Service, data["services"])
         coordinators = registry.save_located(session, Coordinator, data["coordinators"])
         postcodes = registry.save_postcodes(session, data["postcodes"])
+    db.refresh_statistics(session)
     for label, (added, updated) in [
         ("wards", wards),
         ("groups", groups),
@@ -150,6 +151,8 @@ def _import(reading, noun, dry_run, strict, save):
     try:
         with db.transaction(session, commit=write), _progress(len(reading.rows), noun) as bar:
             added, updated, unchanged, lines = save(session, reading.values(), bar.update)
+        if write:
+            db.refresh_statistics(session)
     except SQLAlchemyError as error:
         raise click.ClickException(
             f"{reading.source}: the database refused the import; nothing was written "

@@ -28,44 +28,12 @@ def wards(session, la_codes=(), codes=(), vintage=None):
     return list(zip([r[0] for r in rows], shapely.from_wkb([r[1] for r in rows]), strict=True))
 
 
-def public_groups(
-    session,
-    lonlat_box=None,
-    ward_codes=(),
-    categories=(),
-    after=0,
-    limit=100,
-    statuses=("active",),
-    organisation_id=None,
-):
+def public_groups(session, after=0, limit=100, **filters):
     """Return up to `limit` groups (active by default) with id above `after`, ordered by id.
 
-    Other `statuses` are for signed-in users only: with `organisation_id`, groups that are not
-    active are those of that organisation only.
+    Filters as in `public_filter`; statuses other than active are for signed-in users only.
     """
-    query = (
-        select(CommunityGroup)
-        .where(CommunityGroup.status.in_(statuses), CommunityGroup.id > after)
-        .options(selectinload(CommunityGroup.categories), selectinload(CommunityGroup.ward))
-        .order_by(CommunityGroup.id)
-        .limit(limit)
-    )
-    if organisation_id is not None:
-        own = CommunityGroup.organisation_id == organisation_id
-        query = query.where(or_(CommunityGroup.status == "active", own))
-    if lonlat_box:
-        query = query.where(db.bbox_filter(CommunityGroup.geom, lonlat_box, session))
-    if ward_codes:
-        query = query.join(Ward, CommunityGroup.ward_id == Ward.id).where(Ward.code.in_(ward_codes))
-    if categories:
-        query = query.where(
-            CommunityGroup.id.in_(
-                select(group_categories.c.group_id)
-                .join(Category, Category.id == group_categories.c.category_id)
-                .where(Category.slug.in_(categories))
-            )
-        )
-    return list(session.scalars(query))
+    return public_records(session, CommunityGroup, after=after, limit=limit, **filters)
 
 
 def category_vocabulary(session):
@@ -113,13 +81,25 @@ def current_ward_filter(session, lonlat_box=None, la_codes=(), codes=()):
     return clauses
 
 
-def public_filter(session, model, lonlat_box=None, ward_codes=(), la_codes=(), categories=()):
-    """Return the WHERE clauses choosing the active groups or services that match.
+def public_filter(
+    session,
+    model,
+    lonlat_box=None,
+    ward_codes=(),
+    la_codes=(),
+    categories=(),
+    statuses=("active",),
+    organisation_id=None,
+):
+    """Return the WHERE clauses choosing the groups or services (active by default) that match.
 
     `lonlat_box` goes through the spatial index; wards and categories are sub-selects, so the
-    same clauses serve a page and its count.
+    same clauses serve a page and its count. With `organisation_id`, records that are not
+    active are those of that organisation only.
     """
-    clauses = [model.status == "active"]
+    clauses = [model.status.in_(statuses)]
+    if organisation_id is not None:
+        clauses.append(or_(model.status == "active", model.organisation_id == organisation_id))
     if lonlat_box:
         clauses.append(db.bbox_filter(model.geom, lonlat_box, session))
     if ward_codes:
@@ -139,7 +119,7 @@ def public_filter(session, model, lonlat_box=None, ward_codes=(), la_codes=(), c
 
 
 def public_records(session, model, after=0, limit=100, **filters):
-    """Return up to `limit` active groups or services with id above `after`, ordered by id."""
+    """Return up to `limit` groups or services with id above `after`, ordered by id."""
     query = (
         select(model)
         .where(*public_filter(session, model, **filters), model.id > after)
