@@ -156,26 +156,6 @@ def service_markers(session, la_codes=(), ward_codes=(), categories=(), lonlat_b
     return _markers(session, Service, la_codes, ward_codes, categories, lonlat_box)
 
 
-def service_properties(service):
-    """Return the public fields of a service."""
-    return {
-        "id": service.id,
-        "name": service.name,
-        "description": service.description,
-        "provider": service.provider,
-        "categories": [c.slug for c in service.categories],
-        "delivery": service.delivery,
-        "opening_hours": service.opening_hours,
-        "eligibility": service.eligibility,
-        "address": service.address,
-        "postcode": service.postcode,
-        "website": service.website,
-        "contact": service.contact_public,
-        "ward_code": service.ward.code if service.ward else None,
-        "ward_name": service.ward.name if service.ward else None,
-    }
-
-
 def public_service(session, service_id):
     """Return an active service, or None."""
     service = session.get(Service, service_id)

@@ -196,7 +196,7 @@ def map_service(service_id):
     service = mapdata.public_service(get_session(), service_id)
     if service is None:
         raise NotFound(f"There is no public service {service_id}.")
-    return compact_json(mapdata.service_properties(service))
+    return compact_json(exports.service_properties(service))
 
 
 @web.get("/map/coverage.geojson")

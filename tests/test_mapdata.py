@@ -4,7 +4,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 
-from mapper import geo, mapdata, queries, registry
+from mapper import exports, geo, mapdata, queries, registry
 from mapper.models import CommunityGroup, Coordinator
 
 from .factories import make_group, make_service, make_wards, two_wards
@@ -102,7 +102,7 @@ def test_service_markers_and_details_show_active_services_only(session):
     library = make_service(session, "Library", (-2.05, 53.45), provider="The council")
     make_service(session, "Closed library", (-2.05, 53.46), status="closed")
     assert mapdata.service_markers(session) == [[library.id, -2.05, 53.45, "Library"]]
-    assert mapdata.service_properties(mapdata.public_service(session, library.id))["provider"] == (
+    assert exports.service_properties(mapdata.public_service(session, library.id))["provider"] == (
         "The council"
     )
     assert mapdata.public_service(session, library.id + 1) is None
