@@ -20,8 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from mapper import create_app, db
-from mapper.models import Base
+from mapper import create_app
+from mapper.store import db
+from mapper.store.models import Base
 
 GEODATA = Path(
     os.environ.get("MAPPER_GEODATA", Path(__file__).resolve().parents[2] / "shared" / "geodata")

@@ -1,12 +1,18 @@
 """Time the home page from navigation to fully drawn, in headless Chromium.
 
     python benchmarks/map_render.py [--wards 30] [--groups 5000] [--runs 7] [--backend spatialite]
+    python benchmarks/map_render.py --national [--wards 8400] [--groups 200000] [--runs 5]
 
 Builds a synthetic local authority (wards with detailed, coverage-valid boundaries, groups,
 services, coordinators) in a fresh database, serves the app on 127.0.0.1, and loads `/` in a
 new browser context each run (a first visit: nothing cached in the browser) until the page's
 script marks the map loaded: wards coloured, groups clustered, table filled. Prints the times
 and the sizes of the page and its data; the last line is JSON. Target: median within 2 s.
+
+With --national the country is benchmarks/gaps.py's synthetic one (8,400 Voronoi wards, groups
+clustered around towns) and each run also counts the bytes of the map's data for the first
+view and times a pan (half the map's width) until it is redrawn. Targets: drawn under 2 s,
+its data under 2 MB, a pan under 0.5 s.
 """
 
 import argparse
@@ -30,8 +36,10 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mapper import create_app, db, registry  # noqa: E402
-from mapper.models import Category, CommunityGroup, Coordinator, Service  # noqa: E402
+from mapper import create_app  # noqa: E402
+from mapper.core.wards import save_wards
+from mapper.store import db
+from mapper.store.models import Category, CommunityGroup, Coordinator, Service  # noqa: E402
 
 CHROMIUM = os.environ.get("MAPPER_TEST_CHROMIUM", "/usr/bin/chromium")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -84,7 +92,7 @@ def build(session, wards, groups, services, rng):
         geometry=geoms,
         crs="EPSG:4326",
     )
-    registry.save_wards(session, frame)
+    save_wards(session, frame)
     session.commit()
     categories = list(session.query(Category).order_by(Category.slug))
     n = len(categories)
@@ -98,7 +106,7 @@ def build(session, wards, groups, services, rng):
             name=f"Group {i} of the benchmark",
             kind=KINDS[i % len(KINDS)],
             status="active",
-            geom=registry.to_wkb_element(shapely.Point(lon, lat)),
+            geom=db.to_wkb_element(shapely.Point(lon, lat)),
             categories=list({categories[i % n], categories[(i * 7 + 3) % n]}),
             last_verified=date(2026, 1, 1),
             active_from=date(2020, 1, 1),
@@ -108,7 +116,7 @@ def build(session, wards, groups, services, rng):
     session.add_all(
         Service(
             name=f"Service {i}",
-            geom=registry.to_wkb_element(
+            geom=db.to_wkb_element(
                 shapely.Point(*rng.uniform(AUTHORITY.bounds[:2], AUTHORITY.bounds[2:]))
             ),
         )
@@ -122,9 +130,7 @@ def build(session, wards, groups, services, rng):
         ]
     ):
         session.add(
-            Coordinator(
-                name=f"Coordinator {i}", patch=registry.to_wkb_element(MultiPolygon([patch]))
-            )
+            Coordinator(name=f"Coordinator {i}", patch=db.to_wkb_element(MultiPolygon([patch])))
         )
     session.commit()
 
@@ -161,7 +167,10 @@ def main():
     parser.add_argument("--services", type=int, default=300)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--backend", choices=["spatialite", "postgis"], default="spatialite")
+    parser.add_argument("--national", action="store_true", help="the synthetic country")
     args = parser.parse_args()
+    if args.national:
+        return national(args)
 
     from playwright.sync_api import sync_playwright
 
@@ -233,6 +242,80 @@ def main():
             }
         )
     )
+
+
+def national(args):
+    """Time the home map over benchmarks/gaps.py's synthetic country: drawn, bytes, pan."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gaps as country  # noqa: PLC0415 - the synthetic country of benchmarks/gaps.py
+    from playwright.sync_api import sync_playwright
+
+    wards = args.wards if args.wards != 30 else 8400
+    groups = args.groups if args.groups != 5000 else 200_000
+    runs = {"drawn_s": [], "data_bytes": [], "pan_s": [], "clusters": []}
+    with tempfile.TemporaryDirectory() as folder:
+        url, drop = database(args.backend, folder)
+        try:
+            app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "benchmark"})
+            with app.app_context():
+                session = db.get_session()
+                built = country.parse_args(["--wards", str(wards), "--groups", str(groups)])
+                country.build(session, built, np.random.default_rng(built.seed))
+                session.commit()
+            with app.extensions["mapper.db"].engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            base = f"http://127.0.0.1:{server.server_port}"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+                )
+                for run in range(args.runs + 1):  # the first run fills the server's caches
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = context.new_page()
+                    sizes = []
+                    page.on(
+                        "response",
+                        lambda r, sizes=sizes: "/map/" in r.url and sizes.append(len(r.body())),
+                    )
+                    start = time.perf_counter()
+                    page.goto(base + "/")
+                    page.wait_for_selector(".folium-map[data-loaded=true]", timeout=120_000)
+                    drawn = time.perf_counter() - start
+                    data_bytes = sum(sizes)
+                    clusters = page.locator(".server-cluster").count()
+                    start = time.perf_counter()
+                    page.evaluate(
+                        "Object.keys(window).filter(k => k.startsWith('map_')).forEach(k =>"
+                        " window[k].panBy([640, 0], {animate: false}))"
+                    )
+                    page.wait_for_selector(".folium-map[data-loaded=false]", state="attached")
+                    page.wait_for_selector(".folium-map[data-loaded=true]", timeout=120_000)
+                    pan = time.perf_counter() - start
+                    context.close()
+                    print(
+                        f"run {run}: drawn {drawn:.3f} s, {data_bytes / 1e6:.2f} MB of data, "
+                        f"{clusters} clusters, pan {pan:.3f} s" + (" (warm-up)" if not run else "")
+                    )
+                    if run:
+                        for key, value in zip(
+                            runs, (drawn, data_bytes, pan, clusters), strict=True
+                        ):
+                            runs[key].append(value)
+                browser.close()
+            server.shutdown()
+            app.extensions["mapper.db"].dispose()
+        finally:
+            drop()
+    medians = {key: statistics.median(values) for key, values in runs.items()}
+    print(
+        f"{args.backend}, {wards} wards, {groups} groups: median drawn {medians['drawn_s']:.3f} s"
+        f" (target 2 s), data {medians['data_bytes'] / 1e6:.2f} MB (target 2 MB), pan "
+        f"{medians['pan_s']:.3f} s (target 0.5 s); load average {os.getloadavg()}"
+    )
+    print(json.dumps({"backend": args.backend, "wards": wards, "groups": groups, **medians}))
 
 
 if __name__ == "__main__":

@@ -1,33 +1,40 @@
 """Community Mapper: where community activity is and is not happening, ward by ward."""
 
-from pathlib import Path
-
 from flask import Flask
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides=None):
     """Build the app: defaults, then the environment, then `overrides`."""
-    from mapper import (
-        api,
-        apidocs,
-        auth,
-        cli,
-        config,
-        db,
-        errors,
+    from mapper import cli, config, errors
+    from mapper.api import docs, ogc, openreferral, v1
+    from mapper.core import wards  # noqa: F401 - its flush hooks derive every record's ward
+    from mapper.http import auth, caching, guards, headers, limits, logs, routing
+    from mapper.http import mail as http_mail
+    from mapper.store import db
+    from mapper.web import (
+        admin,
+        audit_log,
+        decisions,
+        evidence,
+        invitations,
+        lists,
         manage,
-        ogc_api,
-        openreferral_api,
-        views,
+        notes,
+        notifications,
+        packs,
+        pages,
+        passwords,
+        review,
+        signin,
+        tokens,
+        upload,
     )
 
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        instance_path=config.instance_path(),
+        template_folder=str(config.shipped_folder("templates")),
+        static_folder=str(config.shipped_folder("static")),
     )
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.from_environment())
@@ -36,14 +43,35 @@ def create_app(overrides=None):
     if app.config.get("CHECK_SECRET_KEY", True):
         config.check(app.config)
 
+    logs.init_app(app)  # first: every request has its id before anything else runs
     db.init_app(app)
+    routing.init_app(app)  # before the rest: it chooses the database of the request
     errors.init_app(app)
-    app.register_blueprint(views.web)
-    app.register_blueprint(api.api)
-    app.register_blueprint(ogc_api.ogc)
-    app.register_blueprint(openreferral_api.openreferral_api)
-    app.register_blueprint(apidocs.apidocs)
+    guards.init_app(app)  # before the blueprints: their <int:…> ids are checked
+    headers.init_app(app)
+    limits.init_app(app)
+    caching.init_app(app)  # a 304 or a kept answer needs no other hook after these
+    app.register_blueprint(pages.web)
+    app.register_blueprint(v1.api)
+    app.register_blueprint(ogc.ogc)
+    app.register_blueprint(openreferral.openreferral_api)
+    app.register_blueprint(docs.apidocs)
+    app.register_blueprint(signin.auth)
+    upload.init_app(app)  # its hook runs first: an upload may be larger than other bodies
     auth.init_app(app)
     manage.init_app(app)
+    lists.init_app(app)
+    evidence.init_app(app)
+    decisions.init_app(app)
+    notes.init_app(app)
+    review.init_app(app)
+    packs.init_app(app)
+    admin.init_app(app)
+    audit_log.init_app(app)
+    tokens.init_app(app)
+    invitations.init_app(app)
+    passwords.init_app(app)
+    notifications.init_app(app)
+    http_mail.init_app(app)
     cli.init_app(app)
     return app

@@ -13,7 +13,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pg_version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
 pg_version=${pg_version:-15}
 
-packages=(libsqlite3-mod-spatialite python3-venv python3-dev)
+# WeasyPrint (the PDF packs, mapper/io/pdf.py) needs Pango, HarfBuzz and a font from Debian.
+packages=(libsqlite3-mod-spatialite python3-venv python3-dev
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "$with_test" = 1 ]; then
   packages+=("postgresql-$pg_version" "postgresql-$pg_version-postgis-3" gdal-bin chromium)
 fi
@@ -33,8 +35,11 @@ if ! .venv/bin/python -c 'import sqlite3; sqlite3.connect(":memory:").enable_loa
   rm -rf .venv
   /usr/bin/python3 -m venv .venv
 fi
-if [ ! -f .venv/.installed ] || [ setup.cfg -nt .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# Every dependency at the version and hash locked in requirements.lock (make lock), then the
+# package itself, editable, without resolving anything again.
+if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] || [ setup.cfg -nt .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  .venv/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
 

@@ -9,14 +9,16 @@ knowingly on a machine without it.
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete, select, text
 from werkzeug.serving import make_server
 
-from mapper import create_app, db
-from mapper.models import Base, Category
+from mapper import create_app
+from mapper.store import db
+from mapper.store.models import Base, Category
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MAPPER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -46,23 +48,45 @@ def spatialite_url(tmp_path_factory):
     return url
 
 
-@pytest.fixture(scope="session")
-def postgis_url():
+@contextmanager
+def new_postgis_database(prefix="mapper_test"):
+    """Create an empty PostgreSQL database of its own; yield its URL; drop it afterwards."""
     admin = create_engine(db.normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    name = f"mapper_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:
         pytest.fail(f"PostGIS is not reachable at {POSTGRES_ADMIN_URL}: {error}", pytrace=False)
-    url = db.normalise_url(POSTGRES_ADMIN_URL).set(database=name)
-    engine = db.make_engine(url)
-    db.upgrade_schema(engine)
-    engine.dispose()
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield (
+            db.normalise_url(POSTGRES_ADMIN_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    with new_postgis_database() as url:
+        engine = db.make_engine(url)
+        db.upgrade_schema(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_database_url(request, tmp_path):
+    """A database of each backend with nothing in it yet, for tests of the migrations."""
+    if request.param == "spatialite":
+        yield f"sqlite:///{tmp_path / 'unmigrated.sqlite'}"
+    else:
+        with new_postgis_database("mapper_migrations") as url:
+            yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -99,8 +123,12 @@ def make_app(database_url, **overrides):
 
 
 @pytest.fixture
-def app(database_url, seeded_categories):
-    app = make_app(database_url)
+def app(database_url, seeded_categories, tmp_path):
+    app = make_app(
+        database_url,
+        UPLOAD_FOLDER=str(tmp_path / "uploads"),
+        MAIL_FOLDER=str(tmp_path / "mail"),
+    )
     empty_database(app.extensions["mapper.db"].engine, seeded_categories)
     yield app
     app.extensions["mapper.db"].dispose()
@@ -122,10 +150,38 @@ def client(app):
     return app.test_client()
 
 
+class ClosedWhenSent:
+    """An answer's body that is closed as soon as its last chunk has been written.
+
+    Werkzeug's development server closes the body only after draining the socket, and skips
+    the close when the client has hung up by then (Chromium does, after a redirect): the
+    work the app does on close (delivering mail) would then never run. gunicorn always
+    closes. The body underneath is closed once, whoever asks first.
+    """
+
+    def __init__(self, body):
+        self.body = body
+
+    def __iter__(self):
+        try:
+            yield from self.body
+        finally:
+            self.close()
+
+    def close(self):
+        close, self.body = getattr(self.body, "close", None), ()
+        if close is not None:
+            close()
+
+
 @pytest.fixture
 def live_server(app):
     """Serve the app on 127.0.0.1 in a background thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+
+    def closing(environ, start_response):
+        return ClosedWhenSent(app(environ, start_response))
+
+    server = make_server("127.0.0.1", 0, closing, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -188,3 +244,60 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield PageWatch(page)
     context.close()
+
+
+class SmtpInbox:
+    """What a real in-process SMTP server (aiosmtpd) received."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+    def messages(self):
+        """Every received message, parsed."""
+        from email import message_from_bytes
+        from email.policy import default
+
+        return [message_from_bytes(e.original_content, policy=default) for e in self.envelopes]
+
+    def wait_for(self, count=1, timeout=30):
+        """Wait until `count` messages arrived; return them. Mail goes out after the answer,
+        queued behind SQLite's writers, so a loaded machine may take some seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.envelopes) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages()
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; yields (inbox, its smtp:// URL)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(app, smtp_server):
+    """The app, sending its mail to the in-process SMTP server; yields (app, inbox)."""
+    inbox, url = smtp_server
+    app.config.update(MAIL_BACKEND="smtp", SMTP_URL=url)
+    return app, inbox

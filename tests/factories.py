@@ -4,16 +4,27 @@ import functools
 from datetime import date
 
 import geopandas as gpd
+import numpy as np
+import shapely
+from geoalchemy2 import WKBElement
 from shapely.geometry import MultiPolygon, Point, box
+from sqlalchemy import insert
 
-from mapper import auth, registry
-from mapper.models import CommunityGroup, Postcode, Service, User
+from mapper import geo
+from mapper.core import accounts
+from mapper.core.records import save_located
+from mapper.core.wards import import_wards, locate_wards, save_wards
+from mapper.store import db, queries
+from mapper.store.models import CommunityGroup, Postcode, Service, User
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - every test user's password
 
 
-def make_wards(session, wards, la_code="E08000099", la_name="Testshire", vintage="2024"):
-    """Save wards given as {code: (name, polygon)}; returns {code: Ward}."""
+def make_wards(
+    session, wards, la_code="E08000099", la_name="Testshire", vintage="2024", replace=False
+):
+    """Save wards given as {code: (name, polygon)}; returns {code: Ward}. With `replace` they
+    are imported as a boundary change: the older wards they replace are retired."""
     frame = gpd.GeoDataFrame(
         {
             "code": list(wards),
@@ -28,9 +39,12 @@ def make_wards(session, wards, la_code="E08000099", la_name="Testshire", vintage
         ],
         crs="EPSG:4326",
     )
-    registry.save_wards(session, frame)
+    if replace:
+        import_wards(session, frame)
+    else:
+        save_wards(session, frame)
     session.commit()
-    return {w.code: w for w in registry.current_wards_by_code(session, list(wards))}
+    return {w.code: w for w in queries.current_wards_by_code(session, list(wards))}
 
 
 def two_wards(session):
@@ -47,9 +61,9 @@ def two_wards(session):
 def make_group(session, name, lonlat, status="active", categories=(), **values):
     group = CommunityGroup(
         name=name,
-        geom=registry.to_wkb_element(Point(*lonlat)),
+        geom=db.to_wkb_element(Point(*lonlat)),
         status=status,
-        categories=registry.categories_by_slug(session, categories),
+        categories=queries.categories_by_slug(session, categories),
         active_from=values.pop("active_from", date(2020, 1, 1)),
         **values,
     )
@@ -58,8 +72,42 @@ def make_group(session, name, lonlat, status="active", categories=(), **values):
     return group
 
 
+def bulk_groups(session, count, lonlat_box, seed=19, chunk=20_000):
+    """Insert `count` active groups at random points of `lonlat_box` inside a current ward,
+    in bulk (Core INSERTs, each group's ward located as the flush hook would); commit.
+
+    Returns the (lon, lat) of each, an array in insertion (id) order.
+    """
+    rng = np.random.default_rng(seed)
+    min_lon, min_lat, max_lon, max_lat = lonlat_box
+    xy = np.empty((0, 2))
+    ward_ids = []
+    while len(xy) < count:
+        more = rng.uniform((min_lon, min_lat), (max_lon, max_lat), (count, 2))
+        found = locate_wards(session, shapely.points(more))
+        inside = np.array([w is not None for w in found])
+        xy = np.vstack([xy, more[inside]])
+        ward_ids += [w for w in found if w is not None]
+    xy, ward_ids = xy[:count], ward_ids[:count]
+    blobs = shapely.to_wkb(shapely.set_srid(shapely.points(xy), geo.SRID), include_srid=True)
+    rows = [
+        {
+            "name": f"Group {i}",
+            "status": "active",
+            "ward_id": int(ward_ids[i]),
+            "geom": WKBElement(blobs[i], srid=geo.SRID, extended=True),
+            "active_from": date(2020, 1, 1),
+        }
+        for i in range(count)
+    ]
+    for start in range(0, count, chunk):
+        session.execute(insert(CommunityGroup.__table__), rows[start : start + chunk])
+    session.commit()
+    return xy
+
+
 def make_service(session, name, lonlat, **values):
-    service = Service(name=name, geom=registry.to_wkb_element(Point(*lonlat)), **values)
+    service = Service(name=name, geom=db.to_wkb_element(Point(*lonlat)), **values)
     session.add(service)
     session.commit()
     return service
@@ -68,12 +116,12 @@ def make_service(session, name, lonlat, **values):
 @functools.cache
 def password_hash():
     """The real (scrypt) hash of PASSWORD, made once: hashing is slow on purpose."""
-    return auth.hash_password(PASSWORD)
+    return accounts.hash_password(PASSWORD)
 
 
 def make_user(session, email, role="editor", organisation="Testshire CVS", trusted=False):
     """A user of an organisation (created if needed); `trusted` marks the organisation."""
-    org = registry.get_or_create_organisation(session, organisation)
+    org = accounts.get_or_create_organisation(session, organisation)
     org.trusted = org.trusted or trusted
     user = User(email=email, password_hash=password_hash(), role=role, organisation=org)
     session.add(user)
@@ -83,7 +131,7 @@ def make_user(session, email, role="editor", organisation="Testshire CVS", trust
 
 def make_token(session, user):
     """Return a new API token of the user, as the Authorization header."""
-    _row, token = auth.create_token(session, user)
+    _row, token = accounts.create_token(session, user)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -116,10 +164,16 @@ def load_manchester(session, geodata):
         }
     )[["code", "name", "la_code", "la_name", "geometry"]]
     wards["vintage"] = "2023"
-    registry.save_wards(session, wards)
+    save_wards(session, wards)
     session.flush()
+    return polling_stations(session, geodata, "E08000003")
+
+
+def polling_stations(session, geodata, la_code, categories=()):
+    """Save the polling stations (May 2022) of a local authority as active groups (of the
+    `categories` slugs given, if any)."""
     stations = gpd.read_file(geodata / "greater_manchester" / "gm_polling_stations_may2022.geojson")
-    stations = stations[stations["la_code"] == "E08000003"]
+    stations = stations[stations["la_code"] == la_code]
     records = [
         {
             "external_id": f"polling-station-{row.id}",
@@ -129,9 +183,46 @@ def load_manchester(session, geodata):
             "status": "active",
             "active_from": date(2022, 5, 5),
             "geom": row.geometry,
+            **({"categories": list(categories)} if categories else {}),
         }
         for row in stations.itertuples()
     ]
-    registry.save_located(session, CommunityGroup, records)
+    save_located(session, CommunityGroup, records)
     session.commit()
     return stations
+
+
+TRAFFORD = ["--la-code", "E08000009", "--la-name", "Trafford"]
+
+
+def run_cli(app, *args):
+    """Run a `mapper` command in the app; fail the test with its output if it fails."""
+    result = app.test_cli_runner().invoke(args=[str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def trafford_across_boundary_change(app, session, geodata):
+    """Trafford's Dec 2017 wards with the polling stations and postcodes, a snapshot of them,
+    then the May 2023 wards and a snapshot of those. Returns (snapshot 2017, snapshot 2023)."""
+    from mapper.core import snapshots
+    from tests.realdata import TRAFFORD_POSTCODES, TRAFFORD_WARDS_2017, TRAFFORD_WARDS_2023
+
+    run_cli(app, "import-wards", geodata / TRAFFORD_WARDS_2017, "--vintage", "2017", *TRAFFORD)
+    run_cli(app, "import-postcodes", geodata / TRAFFORD_POSTCODES)
+    polling_stations(session, geodata, "E08000009")  # Trafford's 81
+    before = snapshots.take_snapshot(session, "Trafford on the 2017 wards", ["E08000009"])
+    run_cli(app, "import-wards", geodata / TRAFFORD_WARDS_2023, "--vintage", "2023", *TRAFFORD)
+    session.rollback()  # see what the command committed
+    after = snapshots.take_snapshot(session, "Trafford on the 2023 wards", ["E08000009"])
+    return before, after
+
+
+def borough_with_evidence(session):
+    """Testshire's two wards, three groups in the west one, and a snapshot of them."""
+    from mapper.core import snapshots
+
+    two_wards(session)
+    for i in range(3):
+        make_group(session, f"West group {i}", (-2.09 + i / 100, 53.45))
+    return snapshots.take_snapshot(session, "Spring evidence", ["E08000099"])

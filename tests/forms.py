@@ -2,7 +2,7 @@
 
 import re
 
-from .factories import PASSWORD
+from tests.factories import PASSWORD
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

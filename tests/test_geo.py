@@ -1,3 +1,4 @@
+import numpy as np
 import pyproj
 import pytest
 import shapely
@@ -146,3 +147,48 @@ def test_distance_in_metres_between_lonlat_points():
 def test_only_a_single_point_locates_a_record(geom, problem):
     point, found = geo.point_of(geom)
     assert (found is None and point.equals(Point(1, 2))) if problem is None else problem in found
+
+
+# Manchester Town Hall: BNG 383,850 E 398,150 N, more or less.
+TOWN_HALL = (-2.2446, 53.4794)
+
+
+def test_an_exact_location_is_published_as_it_is():
+    point = geo.published_point(Point(*TOWN_HALL), "exact")
+    assert (point.x, point.y) == TOWN_HALL
+
+
+def test_an_approximate_location_is_the_centre_of_its_1km_grid_square():
+    to_bng = pyproj.Transformer.from_crs(4326, 27700, always_xy=True)
+    x, y = to_bng.transform(*TOWN_HALL)
+    point = geo.published_point(Point(*TOWN_HALL), "approximate")
+    cx, cy = to_bng.transform(point.x, point.y)
+    # The centre of the square, computed independently: 500 m past the kilometre below.
+    assert cx == pytest.approx(x // 1000 * 1000 + 500, abs=0.01)
+    assert cy == pytest.approx(y // 1000 * 1000 + 500, abs=0.01)
+    assert 0 < geo.distance_m(TOWN_HALL, (point.x, point.y)) <= 710  # half the diagonal
+    # Every point of the square is published at the same place: nothing of the true one.
+    to_lonlat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
+    neighbour = to_lonlat.transform(x // 1000 * 1000 + 999, y // 1000 * 1000 + 1)
+    again = geo.published_point(Point(*neighbour), "approximate")
+    assert (round(again.x, 9), round(again.y, 9)) == (round(point.x, 9), round(point.y, 9))
+    assert f"{point.x:.4f}" != f"{TOWN_HALL[0]:.4f}" or f"{point.y:.4f}" != f"{TOWN_HALL[1]:.4f}"
+
+
+@pytest.mark.parametrize("precision", ["hidden", "secret", None])
+def test_a_hidden_location_or_an_unknown_precision_publishes_no_point(precision):
+    published = geo.published_point(Point(*TOWN_HALL), precision)
+    if precision is None:  # records without a precision (services) are exact
+        assert (published.x, published.y) == TOWN_HALL
+    else:
+        assert published is None
+
+
+def test_published_lonlats_generalise_many_points_at_once():
+    lons, lats = geo.published_lonlats(
+        [-2.2446, -2.2446, -2.2446], [53.4794] * 3, ["exact", "approximate", "hidden"]
+    )
+    assert (lons[0], lats[0]) == TOWN_HALL
+    single = geo.published_point(Point(*TOWN_HALL), "approximate")
+    assert (lons[1], lats[1]) == pytest.approx((single.x, single.y))
+    assert np.isnan(lons[2]) and np.isnan(lats[2])

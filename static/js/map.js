@@ -152,6 +152,55 @@ var CommunityMap = (function () {
     });
   }
 
+  var ACTIONS = { invest: "Invest", devolve: "Devolve action", monitor: "Monitor" };
+
+  /* The decisions layer: a square marker inside each ward a decision is about. */
+  function decisionMarkers(data, options) {
+    return data.features.map(function (feature) {
+      var props = feature.properties, xy = feature.geometry.coordinates;
+      var marker = L.marker([xy[1], xy[0]], {
+        title: (ACTIONS[props.action] || props.action) + ": " + props.ward_name,
+        alt: (ACTIONS[props.action] || props.action) + ": " + props.ward_name,
+        icon: L.divIcon({ className: "decision-marker", iconSize: [14, 14] })
+      });
+      marker.bindPopup(function () {
+        var box = element("div");
+        box.appendChild(element("h2", (ACTIONS[props.action] || props.action) + ": " + props.ward_name));
+        box.appendChild(facts([
+          ["Decided", props.decided_on + " by " + props.decided_by],
+          ["Review", props.review_on]
+        ]));
+        box.appendChild(link("The decision", fromTemplate(options.decision_page, props.id)));
+        return box;
+      });
+      return marker;
+    });
+  }
+
+  /* The notes layer: a marker at each note's point, else inside its ward. */
+  function noteMarkers(data, options) {
+    return data.features.map(function (feature) {
+      var props = feature.properties, xy = feature.geometry.coordinates;
+      var title = "Note on " + props.ward_name + " (" + props.status + ")";
+      var marker = L.marker([xy[1], xy[0]], {
+        title: title, alt: title,
+        icon: L.divIcon({ className: "note-marker", iconSize: [14, 14] })
+      });
+      marker.bindPopup(function () {
+        var box = element("div");
+        box.appendChild(element("h2", "Note on " + props.ward_name));
+        var text = props.text.length > 200 ? props.text.slice(0, 199) + "…" : props.text;
+        box.appendChild(element("p", text, "note-text"));
+        var pairs = [["State", props.status], ["Seen by", props.visibility === "public" ? "everyone" : "partners only"]];
+        if (props.review_on) pairs.push(["Review", props.review_on]);
+        box.appendChild(facts(pairs));
+        box.appendChild(link("The note", fromTemplate(options.note_page, props.id)));
+        return box;
+      });
+      return marker;
+    });
+  }
+
   function clusterGroup() {
     return L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
   }
@@ -216,6 +265,7 @@ var CommunityMap = (function () {
         ["Services", number(figures.services)],
         ["Population", number(figures.population)],
         ["Coordinator coverage", percent(figures.coordinator_coverage)],
+        ["Residents within reach (core average)", percent(figures.reach_core)],
         ["IMD decile", figures.imd_decile === null || figures.imd_decile === undefined ? "not known" : String(figures.imd_decile)]
       ]));
     }
@@ -231,6 +281,7 @@ var CommunityMap = (function () {
     { key: "services" },
     { key: "coordinator_coverage", percent: true },
     { key: "imd_decile" },
+    { key: "reach_core", percent: true },
     { key: "activity_class", rank: ["none", "low", "medium", "high"] },
     { key: "priority", text: true }
   ];
@@ -253,33 +304,65 @@ var CommunityMap = (function () {
     return number(value, column.digits);
   }
 
+  /* The table under the map: every ward in scope, a page at a time from the server. When
+     every row fits on one page it sorts in the browser; else the server sorts and pages. */
   function Table(node, options) {
     this.node = node;
     this.options = options;
     this.rows = [];
     this.sortKey = "ward_name";
     this.ascending = true;
+    this.page = 1;
+    this.pages = 1;
+    this.totals = null;
+    this.query = new URLSearchParams();
+    this.request = 0;
     var table = this;
     node.querySelectorAll("thead button[data-key]").forEach(function (button) {
       button.addEventListener("click", function () {
         var key = button.getAttribute("data-key");
         table.ascending = table.sortKey === key ? !table.ascending : true;
         table.sortKey = key;
-        table.draw();
+        if (table.pages > 1) table.fetch(1); else table.draw();
       });
     });
+    this.pager = document.getElementById("table-pages");
+    if (this.pager) {
+      this.pager.querySelectorAll("button[data-step]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          table.fetch(table.page + Number(button.getAttribute("data-step")));
+        });
+      });
+    }
   }
 
-  Table.prototype.show = function (rows) {
-    this.rows = rows.slice();
-    this.draw();
+  /* Show the first page of the rows of these filters; resolves to how many wards there are. */
+  Table.prototype.load = function (query) {
+    this.query = query;
+    return this.fetch(1);
+  };
+
+  Table.prototype.fetch = function (page) {
+    var table = this, mine = ++this.request;
+    var query = new URLSearchParams(this.query);
+    query.set("page", String(Math.max(1, page)));
+    query.set("sort", (this.ascending ? "" : "-") + this.sortKey);
+    return fetchJSON(withQuery(this.options.figures_url, query)).then(function (data) {
+      if (mine !== table.request) return data.total;
+      table.page = data.page;
+      table.pages = data.pages;
+      table.totals = data.totals;
+      table.rows = data.wards.slice();
+      table.draw();
+      return data.total;
+    });
   };
 
   Table.prototype.draw = function () {
     var table = this, options = this.options;
     var column = TABLE_COLUMNS.filter(function (c) { return c.key === table.sortKey; })[0];
     var direction = this.ascending ? 1 : -1;
-    this.rows.sort(function (a, b) {
+    if (this.pages <= 1) this.rows.sort(function (a, b) {
       var x = sortValue(column, a), y = sortValue(column, b);
       if (x < y) return -direction;
       if (x > y) return direction;
@@ -311,25 +394,29 @@ var CommunityMap = (function () {
     });
     this.node.replaceChild(body, this.node.querySelector("tbody"));
     this.drawTotals();
+    this.drawPager();
+  };
+
+  Table.prototype.drawPager = function () {
+    if (!this.pager) return;
+    this.pager.hidden = this.pages <= 1;
+    this.pager.querySelector("[data-page-status]").textContent = "Page " + this.page + " of " + this.pages;
+    this.pager.querySelector('[data-step="-1"]').disabled = this.page <= 1;
+    this.pager.querySelector('[data-step="1"]').disabled = this.page >= this.pages;
   };
 
   Table.prototype.drawTotals = function () {
-    var sum = function (rows, key) {
-      return rows.reduce(function (total, r) { return total + (Number(r[key]) || 0); }, 0);
-    };
-    var rows = this.rows;
-    var population = rows.some(function (r) { return r.population !== null && r.population !== undefined; })
-      ? sum(rows, "population") : null;
-    var groups = sum(rows, "groups");
-    var totals = {
+    var totals = this.totals || { wards: this.rows.length, population: null, groups: 0, services: 0 };
+    var population = totals.population, groups = totals.groups;
+    var shown = {
       population: number(population),
       groups: number(groups),
       groups_per_1k: population ? number(groups / population * 1000, 2) : "",
-      services: number(sum(rows, "services"))
+      services: number(totals.services)
     };
     var tr = document.createElement("tr");
     TABLE_COLUMNS.forEach(function (c, i) {
-      var cell = element(i === 0 ? "th" : "td", i === 0 ? "All " + rows.length + " wards" : (totals[c.key] || ""));
+      var cell = element(i === 0 ? "th" : "td", i === 0 ? "All " + totals.wards + " wards" : (shown[c.key] || ""));
       if (i === 0) cell.setAttribute("scope", "row"); else cell.className = "numeric";
       tr.appendChild(cell);
     });
@@ -346,20 +433,65 @@ var CommunityMap = (function () {
     return query;
   }
 
+  /* The view's box (rounded outwards, inside WGS84) and zoom, added to a query. */
+  function viewQuery(map, query) {
+    var bounds = map.getBounds(), view = new URLSearchParams(query);
+    var out = function (value, round, low, high) {
+      return Math.max(low, Math.min(high, round(value * 1e5) / 1e5));
+    };
+    view.set("bbox", [
+      out(bounds.getWest(), Math.floor, -180, 180), out(bounds.getSouth(), Math.floor, -90, 90),
+      out(bounds.getEast(), Math.ceil, -180, 180), out(bounds.getNorth(), Math.ceil, -90, 90)
+    ].join(","));
+    view.set("zoom", String(Math.round(map.getZoom())));
+    return view;
+  }
+
+  /* A server cluster: how many groups (or services) in one cell; a click zooms in on it. */
+  function serverCluster(map, cluster, noun) {
+    var count = cluster[2];
+    var size = count < 100 ? "small" : (count < 1000 ? "medium" : "large");
+    var label = count.toLocaleString("en-GB") + " " + noun + " here: zoom in";
+    var inner = element("div");
+    inner.appendChild(element("span", count.toLocaleString("en-GB")));
+    var marker = L.marker([cluster[1], cluster[0]], {
+      title: label,
+      icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " server-cluster", iconSize: [40, 40] })
+    });
+    marker.on("add", function () {
+      var node = marker.getElement();
+      if (node) { node.setAttribute("data-count", String(count)); node.setAttribute("aria-label", label); }
+    });
+    marker.on("click", function () {
+      map.setView([cluster[1], cluster[0]], Math.min(map.getZoom() + 2, map.getMaxZoom()));
+    });
+    return marker;
+  }
+
   function startHome(map, options) {
     var form = document.getElementById("filters");
     var table = new Table(document.getElementById("ward-table"), options);
     var status = document.getElementById("table-status");
+    var container = map.getContainer();
     var figuresByCode = {};
     var colourBy = "activity_class";
+    var shownWards = {}, wardsZoom = null;  // the ward layers drawn, by code; at which zoom
     var legends = {
       activity_class: classesByValue(options.legends.activity_class),
       priority: classesByValue(options.legends.priority)
     };
+    var reachOf = document.getElementById("reach-of");
+
+    /* The reach class of a ward: the legend entry whose lowest share the ward reaches. */
+    function reachClass(figures) {
+      var value = figures && reachOf ? figures[reachOf.value] : null;
+      if (value === null || value === undefined) return null;
+      return options.legends.reach.filter(function (c) { return value >= Number(c.value) - 1e-9; })[0];
+    }
 
     function style(feature) {
       var figures = figuresByCode[feature.properties.ward_code];
-      var known = figures && legends[colourBy][figures[colourBy]];
+      var known = colourBy === "reach" ? reachClass(figures) : figures && legends[colourBy][figures[colourBy]];
       return {
         color: "#243447", weight: 1.2, opacity: 0.9,
         fillColor: known ? known.colour : options.no_data_colour, fillOpacity: 0.7
@@ -374,12 +506,21 @@ var CommunityMap = (function () {
         });
         layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
         focusable(layer, feature.properties);
+        shownWards[feature.properties.ward_code] = layer;
       }
     }).addTo(map);
-    var groups = clusterGroup();
+    var groupMarkersLayer = clusterGroup();
+    var groupClusters = L.featureGroup();
+    var groups = L.layerGroup([groupMarkersLayer, groupClusters]);
     var services = L.featureGroup();
     var coverage = coverageLayer();
-    bindLayerSwitches(map, { groups: groups, services: services, coverage: coverage });
+    var decisions = L.featureGroup();
+    var notes = L.featureGroup();
+    bindLayerSwitches(map, { groups: groups, services: services, coverage: coverage, decisions: decisions, notes: notes });
+    if (options.home_box) {
+      var b = options.home_box;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false });
+    }
 
     document.querySelectorAll('input[name="colour"]').forEach(function (radio) {
       if (radio.checked) colourBy = radio.value;
@@ -392,9 +533,86 @@ var CommunityMap = (function () {
         wards.setStyle(style);
       });
     });
+    if (reachOf) reachOf.addEventListener("change", function () { wards.setStyle(style); });
 
-    var lastScope = null;
+    var lastScope = null, viewRequest = 0;
 
+    /* Redraw the groups in view, keeping the markers still in it (an open popup stays). */
+    var shownGroups = {};
+    function drawGroups(data) {
+      groupClusters.clearLayers();
+      var wanted = {}, fresh = [], gone = [];
+      data.rows.forEach(function (row) { wanted[row[0]] = row; });
+      Object.keys(shownGroups).forEach(function (id) {
+        if (!wanted[id]) { gone.push(shownGroups[id]); delete shownGroups[id]; }
+      });
+      groupMarkersLayer.removeLayers(gone);
+      var added = data.rows.filter(function (row) { return !shownGroups[row[0]]; });
+      groupMarkers({ rows: added }, options).forEach(function (marker, i) {
+        shownGroups[added[i][0]] = marker;
+        fresh.push(marker);
+      });
+      groupMarkersLayer.addLayers(fresh);
+      data.clusters.forEach(function (c) { groupClusters.addLayer(serverCluster(map, c, "groups")); });
+      container.setAttribute("data-markers", String(data.rows.length));
+      container.setAttribute("data-clusters", String(data.clusters.length));
+      container.setAttribute("data-groups-in-view", String(data.total));
+    }
+
+    /* Redraw the wards in view: after a pan keep those drawn (an open popup stays) and add
+       the new ones; after a zoom, all at the new zoom's detail. */
+    function drawWards(data, zoom) {
+      if (zoom !== wardsZoom) { wards.clearLayers(); shownWards = {}; wardsZoom = zoom; }
+      var wanted = {};
+      data.features.forEach(function (f) { wanted[f.properties.ward_code] = f; });
+      Object.keys(shownWards).forEach(function (code) {
+        if (!wanted[code]) { wards.removeLayer(shownWards[code]); delete shownWards[code]; }
+      });
+      var added = data.features.filter(function (f) { return !shownWards[f.properties.ward_code]; });
+      wards.addData({ type: "FeatureCollection", features: added });
+    }
+
+    function drawServices(data) {
+      services.clearLayers();
+      serviceMarkers(data, options).forEach(function (m) { services.addLayer(m); });
+      data.clusters.forEach(function (c) { services.addLayer(serverCluster(map, c, "services")); });
+    }
+
+    /* What is in view: wards at the zoom's detail, their figures, groups and services. */
+    function loadView() {
+      var query = formQuery(form), scope = new URLSearchParams();
+      query.getAll("la").forEach(function (la) { scope.append("la", la); });
+      var mine = ++viewRequest;
+      var view = viewQuery(map, query), scopeView = viewQuery(map, scope);
+      var current = function (draw) {
+        return function (data) { if (mine === viewRequest) draw(data); };
+      };
+      setLoaded(map, false);
+      container.setAttribute("data-bbox", view.get("bbox"));
+      return Promise.all([
+        fetchJSON(withQuery(options.wards_url, scopeView)).then(current(function (data) {
+          drawWards(data, scopeView.get("zoom"));
+        })),
+        fetchJSON(withQuery(options.figures_url, viewWithout(view, ["zoom"]))).then(current(function (data) {
+          figuresByCode = {};
+          data.wards.forEach(function (row) { figuresByCode[row.ward_code] = row; });
+        })),
+        fetchJSON(withQuery(options.groups_url, view)).then(current(drawGroups)),
+        fetchJSON(withQuery(options.services_url, scopeView)).then(current(drawServices))
+      ]).then(function () {
+        if (mine !== viewRequest) return;
+        wards.setStyle(style);
+        setLoaded(map, true);
+      }).catch(function (error) { report(map, error); });
+    }
+
+    function viewWithout(query, names) {
+      var copy = new URLSearchParams(query);
+      names.forEach(function (name) { copy.delete(name); });
+      return copy;
+    }
+
+    /* The filters changed: the table, the downloads, the layers of the scope, then the view. */
     function load() {
       var query = formQuery(form);
       var scope = new URLSearchParams();
@@ -407,43 +625,45 @@ var CommunityMap = (function () {
       if (window.history && window.history.replaceState) {
         window.history.replaceState(null, "", withQuery(window.location.pathname, query));
       }
-      var steps = [];
+      var steps = [], fit = Promise.resolve();
       if (scope.toString() !== lastScope) {
+        var moved = lastScope !== null;
         lastScope = scope.toString();
-        steps.push(fetchJSON(withQuery(options.wards_url, scope)).then(function (data) {
-          wards.clearLayers();
-          wards.addData(data);
-          if (wards.getLayers().length) map.fitBounds(wards.getBounds(), { padding: [10, 10] });
-        }));
-        steps.push(fetchJSON(withQuery(options.services_url, scope)).then(function (data) {
-          services.clearLayers();
-          serviceMarkers(data, options).forEach(function (m) { services.addLayer(m); });
-        }));
+        if (moved || !options.home_box) {
+          fit = fetchJSON(withQuery(options.box_url, scope)).then(function (data) {
+            if (data.bbox) {
+              var b = data.bbox;
+              map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: false });
+            }
+          });
+        }
         steps.push(fetchJSON(withQuery(options.coverage_url, scope)).then(function (data) {
           coverage.clearLayers();
           coverage.addData(data);
         }));
+        if (options.decisions_url) {
+          steps.push(fetchJSON(withQuery(options.decisions_url, scope)).then(function (data) {
+            decisions.clearLayers();
+            decisionMarkers(data, options).forEach(function (m) { decisions.addLayer(m); });
+          }));
+        }
+        if (options.notes_url) {
+          steps.push(fetchJSON(withQuery(options.notes_url, scope)).then(function (data) {
+            notes.clearLayers();
+            noteMarkers(data, options).forEach(function (m) { notes.addLayer(m); });
+          }));
+        }
       }
-      var figures = fetchJSON(withQuery(options.figures_url, query)).then(function (data) {
-        figuresByCode = {};
-        data.wards.forEach(function (row) { figuresByCode[row.ward_code] = row; });
-        return data.wards;
-      });
-      steps.push(figures);
-      steps.push(fetchJSON(withQuery(options.groups_url, query)).then(function (data) {
-        groups.clearLayers();
-        groups.addLayers(groupMarkers(data, options));
-      }));
-      return Promise.all(steps).then(function () {
-        return figures;
-      }).then(function (rows) {
-        wards.setStyle(style);
-        table.show(rows);
-        status.textContent = rows.length === 1 ? "1 ward." : rows.length + " wards.";
-        setLoaded(map, true);
+      // The view is drawn as soon as the map is where it should be, beside the other layers.
+      var rows = table.load(query);
+      return Promise.all([rows, fit.then(loadView), Promise.all(steps)]).then(function (answers) {
+        var total = answers[0];
+        status.textContent = total === 1 ? "1 ward." : total + " wards.";
       }).catch(function (error) { report(map, error); });
     }
 
+    var started = false;
+    map.on("moveend", function () { if (started) loadView(); });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       load();
@@ -451,8 +671,9 @@ var CommunityMap = (function () {
     form.querySelectorAll("select").forEach(function (select) {
       select.addEventListener("change", load);
     });
-    return load();
+    return load().then(function () { started = true; });
   }
+
 
   /* ---- Ward profile: the ward, its neighbours, groups and services near it. ---- */
 
@@ -480,8 +701,15 @@ var CommunityMap = (function () {
     }).addTo(map);
     var groups = clusterGroup();
     var services = L.featureGroup();
-    bindLayerSwitches(map, { groups: groups, services: services });
-    return Promise.all([
+    var notes = L.featureGroup();
+    bindLayerSwitches(map, { groups: groups, services: services, notes: notes });
+    var steps = [];
+    if (options.notes_url) {
+      steps.push(fetchJSON(options.notes_url).then(function (data) {
+        noteMarkers(data, options).forEach(function (m) { notes.addLayer(m); });
+      }));
+    }
+    return Promise.all(steps.concat([
       fetchJSON(options.wards_url).then(function (data) {
         wards.addData(data);
         if (focus) map.fitBounds(focus.getBounds(), { padding: [20, 20] });
@@ -490,7 +718,7 @@ var CommunityMap = (function () {
       fetchJSON(options.services_url).then(function (data) {
         serviceMarkers(data, options).forEach(function (m) { services.addLayer(m); });
       })
-    ]).then(function () { setLoaded(map, true); }).catch(function (error) { report(map, error); });
+    ])).then(function () { setLoaded(map, true); }).catch(function (error) { report(map, error); });
   }
 
   /* ---- Group page: the group and the outline of its ward. ---- */
@@ -498,6 +726,7 @@ var CommunityMap = (function () {
   function startGroup(map, options) {
     var steps = [
       fetchJSON(options.group_url).then(function (feature) {
+        if (!feature.geometry) { return; }  // a hidden location: the ward outline only
         var xy = feature.geometry.coordinates;
         L.marker([xy[1], xy[0]], { title: feature.properties.name, alt: feature.properties.name })
           .bindPopup(function () { return element("strong", feature.properties.name); })
@@ -507,10 +736,11 @@ var CommunityMap = (function () {
     ];
     if (options.wards_url) {
       steps.push(fetchJSON(options.wards_url).then(function (data) {
-        L.geoJSON(data, {
+        var outline = L.geoJSON(data, {
           interactive: false,
           style: { color: "#1d4e89", weight: 2, fillColor: "#9ecae1", fillOpacity: 0.15 }
         }).addTo(map);
+        if (options.fit_ward && outline.getBounds().isValid()) { map.fitBounds(outline.getBounds()); }
       }));
     }
     return Promise.all(steps).then(function () { setLoaded(map, true); }).catch(function (error) { report(map, error); });
@@ -522,5 +752,5 @@ var CommunityMap = (function () {
     return PAGES[options.page](map, options);
   }
 
-  return { start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll };
+  return { start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll, focusable: focusable, facts: facts };
 })();

@@ -1,0 +1,1 @@
+"""Blueprints for machines: /api/v1, OGC API – Features, Open Referral UK, the OpenAPI document."""

@@ -1,0 +1,73 @@
+"""Running an import: a reading's rows saved in one transaction, each row's fate reported.
+
+The `mapper import-*` commands and the web upload both go through `run_import`, so a file
+gives the same result whichever way it arrives.
+"""
+
+from typing import NamedTuple
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from mapper.errors import MapperError
+from mapper.store import db
+
+CHUNK = 5000  # rows saved at a time, so that progress moves
+
+
+class Refused(MapperError):
+    """The database refused an import; nothing was written."""
+
+    status, code = 409, "import_refused"
+
+
+class Outcome(NamedTuple):
+    """What an import did, or would do: counts, and report lines from the save function."""
+
+    added: int
+    updated: int
+    unchanged: int
+    lines: list
+
+
+def run_import(session, reading, save, write=True, progress=None, lock=None):
+    """Save a reading's rows in one transaction, committed only when `write`; return an Outcome.
+
+    `save(session, rows, progress)` returns (added, updated, unchanged, report lines).
+    `lock` names a table whose imports must wait for each other (two uploads at once).
+    Raises Refused, naming the file, when the database refuses the rows.
+    """
+    session.rollback()  # end any read-only transaction: the import starts a fresh one
+    # A dry run on SQLite still takes the write lock at its first chunk's INSERTs and keeps
+    # it until the rollback: the later chunks (and the outcome's counts) must see the earlier
+    # ones, in the same transaction, and SQLite gives back no lock before a transaction ends.
+    try:
+        with db.transaction(session, commit=write):
+            if lock:
+                db.lock_for_import(session, lock)
+            outcome = Outcome(*save(session, reading.values(), progress or (lambda _n: None)))
+        if write:
+            db.refresh_statistics(session)
+    except SQLAlchemyError as error:
+        raise Refused(
+            f"{reading.source}: the database refused the import; nothing was written "
+            f"({getattr(error, 'orig', None) or error})"
+        ) from None
+    return outcome
+
+
+def in_chunks(save_part):
+    """Return a save function that saves rows CHUNK at a time and reports progress.
+
+    `save_part(session, rows)` returns (added, updated) for its rows.
+    """
+
+    def save(session, rows, progress):
+        added = updated = 0
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start : start + CHUNK]
+            counts = save_part(session, part)
+            added, updated = added + counts[0], updated + counts[1]
+            progress(len(part))
+        return added, updated, len(rows) - added - updated, []
+
+    return save

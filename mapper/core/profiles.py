@@ -1,0 +1,200 @@
+"""A ward's gap figures in plain language, each set against the other wards in scope.
+
+Pure functions over the rows of the gap analysis (dicts with its property names), so that the
+same sentences can be checked without a database.
+"""
+
+import math
+
+
+def is_missing(value):
+    """Tell whether a figure is missing (None or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def amount(value, decimals=1):
+    """Return a number for people: thousands separated, at most `decimals` decimals."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def plural(count, one, many=None):
+    """Return a count with its noun, singular or plural."""
+    return f"{amount(count)} {one if count == 1 else (many or one + 's')}"
+
+
+def compared(value, others, place):
+    """Return e.g. 'lower than 80% of wards in Trafford' for `value` among `others`."""
+    others = [v for v in others if not is_missing(v)]
+    if is_missing(value) or not others:
+        return None
+    higher = sum(1 for v in others if v > value) / len(others)
+    lower = sum(1 for v in others if v < value) / len(others)
+    if higher == 0 and lower == 0:
+        return f"the same as every other ward in {place}"
+    if higher >= lower:
+        return f"lower than {round(higher * 100)}% of the other wards in {place}"
+    return f"higher than {round(lower * 100)}% of the other wards in {place}"
+
+
+def imd_sentence(decile):
+    """Say where a ward's IMD decile places it nationally."""
+    if is_missing(decile):
+        return "Deprivation figures have not been imported for this ward."
+    decile = int(decile)
+    if decile <= 5:
+        return f"Among the {decile * 10}% most deprived areas nationally (1 = most deprived)."
+    return f"Among the {(11 - decile) * 10}% least deprived areas nationally (1 = most deprived)."
+
+
+def stale_sentence(stale, groups):
+    """Say how many of a ward's groups have not been verified in 12 months."""
+    if not groups:
+        return "No groups to check."
+    if stale == 0:
+        return "Every group based here has been verified in the last 12 months."
+    if stale == groups == 1:
+        return "The one group based here has not been verified in the last 12 months."
+    if stale == groups:
+        return (
+            f"None of the {amount(groups)} groups based here has been verified "
+            "in the last 12 months."
+        )
+    return (
+        f"{amount(stale)} of the {amount(groups)} groups based here "
+        f"{'has' if stale == 1 else 'have'} not been verified in the last 12 months."
+    )
+
+
+def share(value):
+    """Return a share (0-1) as a whole percentage."""
+    return f"{round(value * 100)}%"
+
+
+# The figures set against the other wards: key, label, how the value reads, how the sentence
+# reads, and what to say when the value is missing (None: leave the figure out).
+COMPARED = [
+    ("population", "Residents", amount, lambda v: f"{amount(v)} residents",
+     "Population figures have not been imported."),
+    ("groups", "Community groups", amount,
+     lambda v: f"{plural(v, 'active group')} based in the ward", "No groups are counted."),
+    ("groups_per_1k", "Groups per 1,000 residents", amount,
+     lambda v: f"{plural(v, 'group')} per 1,000 residents", "Needs population figures."),
+    ("services", "Services", amount,
+     lambda v: f"{plural(v, 'service')} based in the ward", "No services are counted."),
+    ("services_per_1k", "Services per 1,000 residents", amount,
+     lambda v: f"{plural(v, 'service')} per 1,000 residents", None),
+    ("coordinator_coverage", "Coordinator coverage", share,
+     lambda v: f"{share(v)} of the ward's area is inside a Local Area Coordinator's patch",
+     "No part of the ward is inside a Local Area Coordinator's patch."),
+    ("nearest_group_km", "Nearest group", lambda v: f"{amount(v, 2)} km",
+     lambda v: f"The nearest active group is {amount(v, 2)} km from the middle of the ward",
+     "There are no active groups anywhere."),
+]  # fmt: skip
+
+
+ORDER = [
+    "activity_class",
+    "priority",
+    "groups",
+    "groups_per_1k",
+    "groups_serving",
+    "groups_stale",
+    "nearest_group_km",
+    "services",
+    "services_per_1k",
+    "coordinator_coverage",
+    "population",
+    "imd_decile",
+]
+
+
+def reach_sentence(value, metres, what):
+    """Say e.g. '62% of residents live within 800 m of food support'."""
+    return f"{share(value)} of residents live within {amount(metres)} m of {what}"
+
+
+def figures(row, rows, place, classes=None, reach=None):
+    """Return [{key, label, value, sentence}] for the ward `row` among all `rows` in scope.
+
+    `reach` ({"metres": walking distance, "names": {reach column: category name}}) adds the
+    share of residents within reach of each category, and of the core categories on average.
+    """
+    others = [r for r in rows if r["ward_code"] != row["ward_code"]]
+    classes = classes or {}
+    result = {}
+
+    def add(key, label, value, sentence):
+        result[key] = {"key": key, "label": label, "value": value, "sentence": sentence}
+
+    for key, label, reads, says, missing in COMPARED:
+        value = row.get(key)
+        if key == "coordinator_coverage" and not is_missing(value) and value <= 0:
+            value = None
+        if is_missing(value):
+            if missing is not None:
+                add(key, label, "not known" if key != "coordinator_coverage" else "none", missing)
+            continue
+        comparison = compared(value, [r.get(key) for r in others], place)
+        add(
+            key,
+            label,
+            reads(value),
+            f"{says(value)} — {comparison}." if comparison else f"{says(value)}.",
+        )
+
+    groups = row.get("groups") or 0
+    serving = row.get("groups_serving") or 0
+    add(
+        "groups_serving",
+        "Groups from elsewhere",
+        amount(serving),
+        f"{plural(serving, 'group')} based in other wards "
+        f"{'says it works' if serving == 1 else 'say they work'} in this ward.",
+    )
+    stale = row.get("groups_stale") or 0
+    add("groups_stale", "Not checked for a year", amount(stale), stale_sentence(stale, groups))
+    decile = row.get("imd_decile")
+    add(
+        "imd_decile",
+        "Deprivation (IMD decile)",
+        "not known" if is_missing(decile) else str(int(decile)),
+        imd_sentence(decile),
+    )
+    for key, label in (("activity_class", "Activity"), ("priority", "Priority")):
+        value = row.get(key)
+        known = classes.get(key, {}).get(value)
+        add(
+            key,
+            label,
+            known["label"] if known else str(value),
+            f"{known['description']}." if known else "",
+        )
+        if known:
+            result[key]["colour"] = known.get("colour")
+    ordered = [result[key] for key in ORDER if key in result]
+    return ordered + (reach_figures(row, others, place, reach) if reach else [])
+
+
+def reach_figures(row, others, place, reach):
+    """Return the reach figures of `figures`: reach_core first, then each category's."""
+    metres, names = reach["metres"], reach["names"]
+    described = [
+        (
+            "reach_core",
+            "Reach, core categories on average",
+            "a group of each core category (on average over the categories)",
+        )
+    ]
+    described += [(column, f"Reach: {name}", name.lower()) for column, name in names.items()]
+    result = []
+    for key, label, what in described:
+        value = row.get(key)
+        if is_missing(value):
+            continue
+        comparison = compared(value, [r.get(key) for r in others], place)
+        says = reach_sentence(value, metres, what)
+        sentence = f"{says} — {comparison}." if comparison else f"{says}."
+        result.append({"key": key, "label": label, "value": share(value), "sentence": sentence})
+    return result

@@ -1,0 +1,1 @@
+"""What the faces (pages, APIs) share about HTTP: parameters, the user asking, responses."""

@@ -1,0 +1,129 @@
+"""HTTP caching of public reads: strong ETags from the data version, 304s, Cache-Control,
+and a server-side cache of whole answers.
+
+A public read is a GET or HEAD by someone signed out (no signed-in session, no flashed
+message waiting, no Authorization header) of an endpoint of the public faces. Its ETag is
+derived from the data version (`store.version`, stored in the database, so every worker and
+instance agrees), the release, the day (some figures age: "not verified in 12 months"), the
+URL and the Accept header. A matching If-None-Match gets a 304 before the view runs; else
+the answer computed at this version is served from the in-process LRU, or computed and kept.
+A write anywhere bumps the version, so the next request is fresh on every instance.
+
+Answers to a signed-in user are `Cache-Control: private, no-store`, whatever the endpoint.
+"""
+
+import hashlib
+from datetime import UTC, datetime
+from importlib import metadata
+
+from flask import current_app, g, request, session
+from werkzeug.datastructures import Headers
+
+from mapper.http import headers
+from mapper.store import db, version
+
+# Blueprints whose GET answers are the same for every signed-out reader.
+PUBLIC_BLUEPRINTS = frozenset(
+    {"web", "api", "ogc", "openreferral", "apidocs", "evidence", "decisions", "review"}
+)
+# Endpoints of those blueprints that are not data reads (or cache themselves).
+NOT_CACHED = frozenset({"web.healthz", "web.vendor", "web.map_place"})
+PAGE_CACHE_CONTROL = "public, no-cache"  # pages: always revalidate (a 304 is cheap)
+PRIVATE_CACHE_CONTROL = "private, no-store"
+# Headers of a kept answer that depend on this response only.
+UNKEPT_HEADERS = ("Set-Cookie", "Date", "Content-Length")
+
+
+def _release():
+    try:
+        return metadata.version("community-mapper")
+    except metadata.PackageNotFoundError:
+        return "source"
+
+
+RELEASE = _release()
+
+
+def signed_in():
+    """Tell whether the request comes from a signed-in session or carries credentials."""
+    return "user_id" in session or "_flashes" in session or "Authorization" in request.headers
+
+
+def is_public_read():
+    """Tell whether this request is a public read whose answer may be shared."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.blueprint in PUBLIC_BLUEPRINTS
+        and request.endpoint not in NOT_CACHED
+        and not signed_in()
+    )
+
+
+def _entity_tag(data_version):
+    day = datetime.now(UTC).date().isoformat()
+    accept = request.headers.get("Accept", "")
+    key = "\n".join((RELEASE, day, request.url, accept))
+    digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    return f"v{data_version}-{digest}"
+
+
+def _cache_control(mimetype):
+    if mimetype == "text/html":
+        return PAGE_CACHE_CONTROL
+    return f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+
+
+def _check_cache():
+    if not is_public_read():
+        return None
+    data_version = version.current(db.get_session())
+    tag = _entity_tag(data_version)
+    g.cache_entry = (data_version, tag)
+    cache = db.get_db().cache
+    kept = cache.get(("response", tag))
+    if kept is not None and kept[3]:
+        # The kept page's inline script carries its nonce: the policy sent with it must too.
+        request.environ[headers.NONCE] = kept[3]
+    if request.if_none_match.contains(tag):
+        response = current_app.response_class(status=304)
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = kept[2] if kept else _cache_control("text/html")
+        response.vary.add("Accept")
+        return response
+    if kept is None:
+        return None
+    body, kept_headers, _cache_control_value, _nonce = kept
+    response = current_app.response_class(body, headers=Headers(kept_headers))
+    response.headers["X-Cache"] = "hit"
+    return response
+
+
+def _mark(response):
+    entry = g.pop("cache_entry", None)
+    if signed_in():
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+    if entry is None or response.status_code != 200 or "X-Cache" in response.headers:
+        return response
+    if response.direct_passthrough or response.is_streamed:
+        return response  # a file sent as it is read: Flask's own conditional answers apply
+    if session.modified:  # the view wrote something of this visitor's into the cookie
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+    _data_version, tag = entry
+    response.set_etag(tag)
+    response.vary.add("Accept")
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = _cache_control(response.mimetype)
+    body = response.get_data()
+    names = [(k, v) for k, v in response.headers.items() if k not in UNKEPT_HEADERS]
+    kept = (body, names, response.headers["Cache-Control"], request.environ.get(headers.NONCE))
+    db.get_db().cache.put(("response", tag), kept, size=len(body))
+    response.headers["X-Cache"] = "miss"
+    return response
+
+
+def init_app(app):
+    """Answer public reads from the version's ETag and cache; mark every other answer."""
+    app.before_request(_check_cache)
+    app.after_request(_mark)

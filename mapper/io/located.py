@@ -1,0 +1,251 @@
+"""Readers of located records: community groups, services and coordinators, and the demo data."""
+
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import Point
+
+from mapper import config, geo
+from mapper.errors import Invalid
+from mapper.io.areas import read_postcodes, read_wards
+from mapper.io.columns import (
+    LOCATION_FIELDS,
+    POSTCODE_NAMES,
+    choose_columns,
+    data_columns,
+    locate_cells,
+    parse_count,
+    parse_date,
+    require,
+    shorten,
+    split_list,
+    text,
+)
+from mapper.io.reading import Reading, read_any, records, where_label
+from mapper.io.text import LONGEST_TEXT, clean_text, text_problem, web_address_problem
+from mapper.store.models import (
+    STATUSES,
+    CommunityGroup,
+    Coordinator,
+    Postcode,
+    Service,
+    location_column,
+)
+
+DEMO_FOLDER = config.shipped_folder("geodata") / "demo"
+
+
+COMMON = {
+    "external_id": ["external_id", "id", "uid", "ref", "reference", "identifier"],
+    "name": ["name", "title", r"(group|service|organisation|organization)_name"],
+    "description": ["description", "summary", "about", "details"],
+    "categories": ["categories", "category"],
+    "address": ["address", "venue", "full_address"],
+    "postcode": POSTCODE_NAMES,
+    "website": ["website", "url", "web", "homepage", "web_address", "hyperlink"],
+    "contact_public": ["contact_public", "public_contact", "contact", "email", "phone"],
+    "status": ["status"],
+}
+
+
+LOCATED_FIELDS = {
+    CommunityGroup: {
+        **COMMON,
+        "kind": ["kind", "type", "group_type"],
+        "meeting_times": ["meeting_times", "meets", "when"],
+        "charity_number": ["charity_number", "charity_no", "registered_charity_number"],
+        "last_verified": ["last_verified", "verified"],
+        "active_from": ["active_from"],
+        "active_until": ["active_until"],
+        "wards_served": ["wards_served"],
+        "location_precision": ["location_precision", "precision", "location_sensitivity"],
+    },
+    Service: {
+        **COMMON,
+        "provider": ["provider", "organisation", "organization", "run_by"],
+        "delivery": ["delivery", "delivery_method"],
+        "opening_hours": ["opening_hours", "opening_times", "hours"],
+        "eligibility": ["eligibility", "who_for"],
+    },
+    Coordinator: {
+        "external_id": COMMON["external_id"],
+        "name": COMMON["name"],
+        "email": ["email", "e_mail"],
+        "phone": ["phone", "telephone", "tel", "mobile"],
+        "capacity": ["capacity", "caseload"],
+        "employer": ["employer", "organisation", "organization"],
+        "postcode": POSTCODE_NAMES,
+    },
+}
+
+
+LIST_FIELDS = {"categories", "wards_served"}
+
+
+DATE_FIELDS = {"last_verified", "active_from", "active_until"}
+
+
+def read_located(
+    path,
+    model,
+    fields=None,
+    crs=None,
+    layer=None,
+    categories=(),
+    vocabulary=None,
+    find_postcodes=None,
+):
+    """Read groups, services or coordinators (`model`) into rows of column values.
+
+    A row is located by its point geometry, else its lon/lat or easting/northing columns
+    (in `crs`), else its postcode through `find_postcodes(postcodes) -> {postcode: (lon,
+    lat)}`. `vocabulary` maps category slugs and names (lower case) to slugs; `categories`
+    are the slugs of rows that name none. `status` is set only when the file has it.
+    """
+    reading = Reading(str(path))
+    frame = read_any(path, layer, reading.notes)
+    targets = LOCATED_FIELDS[model]
+    columns = choose_columns(frame, {**targets, **LOCATION_FIELDS}, fields, notes=reading.notes)
+    require(columns, ["name"], "--field {target}=COLUMN", frame)
+    ignored = [str(c) for c in data_columns(frame) if c not in columns.values()]
+    if ignored:
+        reading.notes.append("ignored columns: " + ", ".join(ignored))
+    rows = records(frame)
+    postcodes = {}
+    if "postcode" in columns and find_postcodes is not None:
+        wanted = {Postcode.normalise(text(r[columns["postcode"]])) for r in rows}
+        postcodes = find_postcodes(sorted(p for p in wanted if p))
+    for index, record in enumerate(rows):
+        where = where_label(frame, index)
+        values, reason = located_values(record, model, columns, categories, vocabulary)
+        if not reason:
+            reason = locate_record(record, model, columns, crs, postcodes, values)
+        if reason:
+            label = text(record[columns["name"]])
+            reading.reject(index, where, f"{reason} ({shorten(label)})" if label else reason)
+        else:
+            reading.accept(index, where, values)
+    return reading
+
+
+def located_values(record, model, columns, categories, vocabulary):
+    """Return (column values of a record, None) or (None, why it is rejected)."""
+    values = {}
+    table = model.__table__
+    for target in LOCATED_FIELDS[model]:
+        if target not in columns:
+            continue
+        cell = record[columns[target]]
+        if target in LIST_FIELDS:
+            values[target] = split_list(cell)
+            problem = next(filter(None, map(text_problem, values[target])), None)
+            if problem:
+                return None, f"{columns[target]} {problem}"
+        elif target in DATE_FIELDS:
+            values[target], reason = parse_date(cell, columns[target])
+            if reason:
+                return None, reason
+        elif target == "capacity":
+            values[target], reason = (
+                parse_count(cell, columns[target]) if text(cell) else (None, None)
+            )
+            if reason:
+                return None, reason
+        else:
+            raw = text(cell)
+            required = target == "name" and bool(raw)  # invisible only: say so, not "missing"
+            values[target], reason = clean_text(raw, longest_of(table, target), required)
+            if reason is None and target == "website" and values[target]:
+                reason = web_address_problem(values[target])
+            if reason:
+                return None, f"{columns[target]} {reason}"
+    if not values.get("name"):
+        return None, "missing name"
+    status = (values.pop("status", None) or "").lower()
+    if status:
+        if status not in STATUSES:
+            return None, f"unknown status {status!r} (one of {', '.join(STATUSES)})"
+        values["status"] = status
+    precision = (values.pop("location_precision", None) or "").lower()
+    if precision:
+        if precision not in geo.PRECISIONS:
+            return (
+                None,
+                f"unknown location precision {precision!r} (one of {', '.join(geo.PRECISIONS)})",
+            )
+        values["location_precision"] = precision
+    if model is not Coordinator:
+        given = values.get("categories") or []
+        if vocabulary is not None:
+            unknown = [c for c in given if c.lower() not in vocabulary]
+            if unknown:
+                return None, "unknown category " + ", ".join(repr(c) for c in unknown)
+            given = [vocabulary[c.lower()] for c in given]
+        values["categories"] = list(dict.fromkeys(given or categories))
+    if values.get("postcode"):
+        values["postcode"] = Postcode.normalise(values["postcode"])[:10]
+    return values, None
+
+
+def longest_of(table, column):
+    """Return the most characters a text column takes (its length, or LONGEST_TEXT's)."""
+    length = getattr(table.c[column].type, "length", None) if column in table.c else None
+    return length or LONGEST_TEXT.get(column)
+
+
+def locate_record(record, model, columns, crs, postcodes, values):
+    """Put a record's point (and a coordinator's patch) into `values`; return why not."""
+    point_column = location_column(model)
+    geom = record.get("geometry")
+    point = reason = None
+    if geom is not None and not geom.is_empty:
+        if model is Coordinator and geom.geom_type in ("Polygon", "MultiPolygon"):
+            reason = geo.vertex_problem(geom)
+            if reason:
+                return reason
+            values["patch"] = geo.repair(geom)[0]
+        else:
+            point, reason = geo.point_of(geom)
+            reason = reason or geo.lonlat_problem(point.x, point.y)
+    if point is None and not reason:
+        point, reason = locate_cells(record, columns, crs)
+    if point is None and not reason and values.get("postcode"):
+        lonlat = postcodes.get(values["postcode"])
+        if lonlat is None:
+            reason = f"unknown postcode {values['postcode']!r}"
+        else:
+            point = Point(*lonlat)
+    if model is Coordinator:
+        values.pop("postcode", None)  # used to find the base; coordinators keep none
+    if reason:
+        return reason
+    if point is None and model is not Coordinator:
+        return "no location: no point geometry, lon/lat, easting/northing or postcode"
+    values[point_column] = point
+    return None
+
+
+# --- the demo borough ----------------------------------------------------------------
+
+
+def read_demo(folder=DEMO_FOLDER):
+    """Read the demo borough: wards, groups, services, coordinators and postcodes."""
+    folder = Path(folder)
+    readings = {
+        "wards": read_wards(folder / "wards.geojson"),
+        "groups": read_located(folder / "groups.csv", CommunityGroup),
+        "services": read_located(folder / "services.csv", Service),
+        "coordinators": read_located(folder / "coordinators.geojson", Coordinator),
+        "postcodes": read_postcodes(folder / "postcodes.csv"),
+    }
+    for reading in readings.values():
+        if reading.rejected:
+            raise Invalid(f"{reading.source}: {reading.rejections()[0]}")
+    data = {name: reading.values() for name, reading in readings.items()}
+    data["wards"] = as_frame(data["wards"])
+    return data
+
+
+def as_frame(rows):
+    """Return rows with a lon/lat "geometry" as a GeoDataFrame."""
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=geo.WGS84)

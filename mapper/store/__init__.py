@@ -1,0 +1,1 @@
+"""The data layer: engine and sessions, typed models, read-only queries and migrations."""

@@ -1,0 +1,58 @@
+"""The one-pass counts of the gap analysis give what the joins they replace gave."""
+
+import numpy as np
+from sqlalchemy import select
+
+from mapper.core import analysis, ward_counts
+from mapper.store import queries
+from mapper.store.models import Category, CommunityGroup, group_categories
+from tests.factories import make_group, two_wards
+
+SLUGS = list(analysis.CORE_CATEGORIES) + ["faith", "health"]
+
+
+def both_ways(session, **filters):
+    """Return (one pass, joins) of the categories present per ward, as booleans."""
+    wards = analysis._scope(session, (), ())
+    ids = wards["id"].to_numpy()
+    analysed = dict(
+        session.execute(
+            select(Category.slug, Category.id).where(Category.slug.in_(analysis.CORE_CATEGORIES))
+        ).all()
+    )
+    counted = ward_counts.counted_groups(None, filters.get("kinds", ()), [])
+    stale = analysis._months_before(analysis.date.today(), 12)
+    groups, one_pass = ward_counts.groups_and_categories(
+        session, counted, False, lambda _c: [], stale, analysed, ids
+    )
+    joined = ward_counts.categories_present(session, counted, False, lambda _c: [], analysed, ids)
+    return one_pass, joined, groups
+
+
+def test_the_category_masks_give_the_categories_present_of_the_join(session):
+    two_wards(session)
+    rng = np.random.default_rng(12)
+    groups = []
+    for i in range(120):
+        lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
+        chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
+        status = "active" if i % 5 else "closed"
+        groups.append(make_group(session, f"G{i}", lonlat, status=status, categories=chosen))
+    one_pass, joined, counts = both_ways(session)
+    assert one_pass.shape == joined.shape and (one_pass == joined).all()
+    assert counts[:, 0].sum() == 96
+
+    # Categories taken away and given (the ORM deletes and inserts links), a group deleted.
+    for group in groups[:40]:
+        group.categories = queries.categories_by_slug(session, ["older-people"])
+    session.commit()
+    session.delete(groups[50])
+    session.commit()
+    one_pass, joined, _ = both_ways(session)
+    assert (one_pass == joined).all()
+    masks = dict(session.execute(select(CommunityGroup.id, CommunityGroup.category_mask)).all())
+    links = session.execute(select(group_categories.c.group_id, group_categories.c.category_id))
+    expected = {group_id: 0 for group_id in masks}
+    for group_id, category_id in links:
+        expected[group_id] |= 1 << category_id
+    assert masks == expected
