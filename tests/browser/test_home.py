@@ -67,6 +67,7 @@ def ward_fills(p):
     )
 
 
+@pytest.mark.both_backends
 def test_home_page_draws_one_polygon_per_ward_in_scope(live_server, page, session, backend):
     borough(session)
     p = page.page

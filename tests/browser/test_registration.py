@@ -39,6 +39,7 @@ def groups_per_ward(live_server):
     return {f["properties"]["ward_code"]: f["properties"]["groups"] for f in gaps["features"]}
 
 
+@pytest.mark.both_backends
 def test_an_editor_registers_a_group_an_admin_approves_it_and_it_is_mapped(
     live_server, page, session, backend
 ):
