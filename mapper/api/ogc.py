@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from mapper.api import ogc_collections, ogc_crs, ogc_schemas, openapi
 from mapper.core import analysis
 from mapper.errors import NotFound
-from mapper.http import params
+from mapper.http import gap_inputs, params
 from mapper.http.responses import geojson_response
 from mapper.store import queries
 from mapper.store.db import get_session
@@ -254,7 +254,7 @@ def analysis_query(collection, args):
 
 def analysis_filters(collection, args):
     """Return compute_gaps's arguments, read as /gaps.geojson reads them."""
-    return params.gap_filters(analysis_query(collection, args))
+    return gap_inputs.gap_filters(analysis_query(collection, args))
 
 
 def read(call, *args, **kwargs):

@@ -1,7 +1,7 @@
 """The OpenAPI operations of every interface, path by path, and the parts they are made of."""
 
 from mapper.api import ogc_collections, schemas
-from mapper.core import group_input
+from mapper.http import gap_inputs
 from mapper.http.params import DOWNLOAD_CRS, WORD
 from mapper.io import exports
 from mapper.store.models import MAX_ID
@@ -228,45 +228,15 @@ API_V1_PATHS = {
 }
 
 
-def gap_parameters():
-    """The parameters of the gap analysis, as /gaps.geojson takes them (docs/gap-analysis.md)."""
-    words = {"type": "array", "items": WORD_SCHEMA}
-    return [
-        codes_parameter(
-            "la",
-            "Analyse the current wards of these local authorities; without `la` and `ward`, "
-            "every current ward.",
-        ),
-        codes_parameter("ward", "Analyse these current wards."),
-        parameter(
-            "category",
-            "Only groups and services with at least one of these category slugs count, and "
-            "these are the categories analysed (else the core categories).",
-            words,
-            style="form",
-            explode=False,
-            **{"x-vocabulary": "categories"},  # the document lists the stored slugs
-        ),
-        parameter(
-            "kind",
-            "Only groups of these kinds count (" + ", ".join(group_input.GROUP_KINDS) + ").",
-            words,
-            style="form",
-            explode=False,
-        ),
-        parameter(
-            "as_of",
-            "Count the groups that were active on this date instead of those active now.",
-            {"type": "string", "format": "date"},
-        ),
-        parameter(
-            "reach_m",
-            "The walking distance (metres) of the reach_<category> and reach_core "
-            "properties: the share of residents within it of a counted group or service "
-            "(default: the REACH_METRES setting, 800).",
-            {"type": "number", "minimum": 50, "maximum": 20000},
-        ),
-    ]
+def gap_parameters(model=gap_inputs.GapQuery):
+    """The parameters of the gap analysis, from the model that /gaps.geojson validates with
+    (docs/gap-analysis.md); `category` lists the stored slugs (`x-vocabulary`), as unknown
+    ones are refused."""
+    parameters = schemas.query_parameters(model)
+    for parameter_ in parameters:
+        if parameter_["name"] == "category":
+            parameter_["x-vocabulary"] = "categories"
+    return parameters
 
 
 def download_schema(extension):
@@ -306,7 +276,7 @@ def gap_paths():
             "`About`. Method: docs/gap-analysis.md.",
             "Gap analysis",
             ok("The analysis.", download_schema(extension), download_media_type(extension)),
-            [*gap_parameters(), crs_parameter()],
+            gap_parameters(gap_inputs.GapDownloadQuery),
         )
     return paths
 
