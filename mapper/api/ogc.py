@@ -4,17 +4,16 @@ Every resource answers JSON (GeoJSON for features) or an HTML page, chosen by `f
 or else by the Accept header. The collections and their queries live in `mapper.features`.
 """
 
-import math
-import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from mapper.api import ogc_collections, ogc_crs, ogc_schemas, openapi
+from mapper.api import ogc_collections, ogc_crs, ogc_inputs, ogc_schemas, openapi
 from mapper.core import analysis
 from mapper.errors import NotFound
 from mapper.http import params
+from mapper.http.inputs import parse_query
 from mapper.http.responses import geojson_response
 from mapper.store import queries
 from mapper.store.db import get_session
@@ -34,18 +33,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
 ]
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
-ITEMS_PARAMETERS = {"f", "bbox", "bbox-crs", "crs", "limit", "after", "datetime"}
-DATETIME = re.compile(ogc_collections.DATETIME_PATTERN)
 
 
 def output_format():
     """Return 'json' or 'html': the `f` parameter, else the best match for Accept."""
-    f = request.args.get("f")
+    f = parse_query(ogc_inputs.FormatQuery, request.args).f
     if f is None:
         best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML])
         return "html" if best == HTML else "json"
-    if f not in ("json", "html"):
-        raise params.bad("f", "must be json or html")
     return f
 
 
@@ -125,9 +120,7 @@ def schema_links(collection):
 
 
 def schema_response(data):
-    """Answer a JSON Schema document; only `f=json` is a format here."""
-    if request.args.get("f", "json") != "json":
-        raise params.bad("f", "must be json: schemas are JSON only")
+    """Answer a JSON Schema document (its query, with `f=json` only, checked already)."""
     return Response(openapi.to_json(data), mimetype=ogc_schemas.SCHEMA_MEDIA_TYPE)
 
 
@@ -227,10 +220,7 @@ def collection(collection_id):
 def collection_schema(collection_id):
     """The Part 5 schema of a collection, or with `profile=feature` that of one Feature."""
     found = get_collection(collection_id)
-    refuse_unknown(request.args, {"f", "profile"}, "the schema")
-    profile = request.args.get("profile")
-    if profile not in (None, "feature"):
-        raise params.bad("profile", "must be feature (the schema of one GeoJSON Feature)")
+    profile = parse(ogc_inputs.SchemaQuery, request.args, "the schema").profile
     url = url_for("ogc.collection_schema", collection_id=found.id, _external=True)
     if profile == "feature":
         return schema_response(ogc_schemas.feature_schema(found, f"{url}?profile=feature"))
@@ -241,7 +231,7 @@ def collection_schema(collection_id):
 def queryables(collection_id):
     """The Part 3 queryables of a collection: the property filters of its items."""
     found = get_collection(collection_id)
-    refuse_unknown(request.args, {"f"}, "the queryables")
+    parse(ogc_inputs.QueryablesQuery, request.args, "the queryables")
     url = url_for("ogc.queryables", collection_id=found.id, _external=True)
     categories = queries.category_slugs(get_session()) if "category" in found.filters else ()
     return schema_response(ogc_schemas.queryables(found, url, categories))
@@ -250,11 +240,6 @@ def queryables(collection_id):
 def analysis_query(collection, args):
     """Return the query parameters of `args` that set the collection's analysis (gaps)."""
     return MultiDict([(k, v) for k, v in args.items(multi=True) if k in collection.parameters])
-
-
-def analysis_filters(collection, args):
-    """Return compute_gaps's arguments, read as /gaps.geojson reads them."""
-    return params.gap_filters(analysis_query(collection, args))
 
 
 def read(call, *args, **kwargs):
@@ -274,11 +259,9 @@ def refuse_unknown(args, allowed, what):
             )
 
 
-BBOX_HELP = "expected four numbers min_lon,min_lat,max_lon,max_lat or six with heights"
-
-
-def parse_bbox(args):
-    """Return the `bbox` as a tuple of lon/lat boxes (two if it crosses the antimeridian).
+def parse_bbox(query):
+    """Return the query's `bbox` as a tuple of lon/lat boxes (two if it crosses the
+    antimeridian).
 
     In CRS84 unless `bbox-crs` says EPSG:4326 (lat/lon order) or EPSG:27700 (then the box is
     one lon/lat polygon, the rectangle in British National Grid).
@@ -286,19 +269,12 @@ def parse_bbox(args):
     Four numbers or six (min_lon,min_lat,min_height,max_lon,max_lat,max_height; the heights
     are ignored, the features having none). A min_lon above max_lon crosses the antimeridian.
     """
-    raw = args.get("bbox")
-    if raw is None:
-        ogc_crs.parse_crs(args, "bbox-crs")  # refused even alone when unsupported
+    values = query.bbox
+    if values is None:
         return ()
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise params.bad("bbox", BBOX_HELP) from None
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise params.bad("bbox", BBOX_HELP)
-    crs = ogc_crs.parse_crs(args, "bbox-crs")
+    crs = query.bbox_crs or ogc_crs.CRS84
     if crs == ogc_crs.EPSG_27700:
         return (ogc_crs.lonlat_area(values, crs),)
     if crs == ogc_crs.EPSG_4326:
@@ -311,31 +287,23 @@ def parse_bbox(args):
     return ((min_lon, min_lat, max_lon, max_lat),)
 
 
+def parse(model, args, what):
+    """Return `model` made from `args`; a 400 names an unknown parameter or one at fault."""
+    refuse_unknown(args, {f.alias or name for name, f in model.model_fields.items()}, what)
+    bbox = params.once(args, "bbox")  # one value, whose every number is there ("1,2,3,4," is not)
+    if bbox is not None and not all(v.strip() for v in bbox.split(",")):
+        raise params.bad("bbox", ogc_inputs.BBOX_HELP)
+    return parse_query(model, args)
+
+
 def parse_items_query(collection, args):
-    """Return (boxes, filters, after, limit) from the items query; unknown names are a 400."""
-    allowed = ITEMS_PARAMETERS | set(collection.filters) | set(collection.parameters)
-    refuse_unknown(args, allowed, collection.id)
-    datetime_value = args.get("datetime")
-    if datetime_value is not None and not DATETIME.match(datetime_value):
-        raise params.bad(
-            "datetime", "expected an RFC 3339 date-time or an interval such as 2024-01-01/.."
-        )
-    filters = {}
-    for name in collection.filters:
-        values = params.words(args, name) if name == "category" else params.codes(args, name)
-        if values:
-            filters[name] = values
+    """Return (boxes, filters, after, limit, crs) from the items query (ogc_inputs)."""
+    query = parse(ogc_inputs.items_query(collection.id), args, collection.id)
+    filters = {name: getattr(query, name) for name in collection.filters if getattr(query, name)}
     if collection.parameters:
-        filters["analysis"] = analysis_filters(collection, args)
-    after = args.get("after")
-    if after is not None:
-        try:
-            after = collection.parse_key(after)
-        except ValueError:
-            raise params.bad("after", f"'{after}' is not a key of {collection.id}") from None
-    bounds = {"minimum": 1, "maximum": ogc_collections.MAX_LIMIT, "cap": True, "blank": False}
-    limit = params.integer(args, "limit", ogc_collections.DEFAULT_LIMIT, **bounds)
-    return parse_bbox(args), filters, after, limit
+        filters["analysis"] = query.filters()
+    after = None if query.after is None else collection.parse_key(str(query.after))
+    return parse_bbox(query), filters, after, query.limit, query.crs or ogc_crs.CRS84
 
 
 def answer_in(crs, data, template, **context):
@@ -356,8 +324,7 @@ def answer_in(crs, data, template, **context):
 def items(collection_id):
     """A page of a collection's features, filtered, with next links."""
     found = get_collection(collection_id)
-    lonlat_boxes, filters, after, limit = parse_items_query(found, request.args)
-    crs = ogc_crs.parse_crs(request.args, "crs")
+    lonlat_boxes, filters, after, limit, crs = parse_items_query(found, request.args)
     page = read(found.items, get_session(), lonlat_boxes, filters, after, limit)
     query = request.args.to_dict(flat=False)
     query.pop("f", None)
@@ -396,12 +363,12 @@ def item(collection_id, feature_id):
         key = found.parse_key(feature_id)
     except ValueError:
         key = None
-    refuse_unknown(request.args, {"f", "crs", *found.parameters}, f"an item of {found.id}")
-    crs = ogc_crs.parse_crs(request.args, "crs")
+    parsed = parse(ogc_inputs.item_query(found.id), request.args, f"an item of {found.id}")
+    crs = parsed.crs or ogc_crs.CRS84
     query, extra = {}, {}
     if found.parameters:
         query = analysis_query(found, request.args).to_dict(flat=False)
-        extra["analysis_filters"] = analysis_filters(found, request.args)
+        extra["analysis_filters"] = parsed.filters()
     feature = read(found.item, get_session(), key, **extra) if key is not None else None
     if feature is None:
         raise NotFound(f"There is no feature '{feature_id}' in {found.id}.")

@@ -29,7 +29,7 @@ MAX_LIMIT = 10_000
 
 # Property filters, as named in the query string, and the query argument each one feeds.
 FILTER_ARGUMENTS = {"la_code": "la_codes", "ward_code": "ward_codes", "category": "categories"}
-# The parameters of /gaps.geojson (params.gap_filters), which the gaps collection takes too.
+# The parameters of /gaps.geojson (http.gap_inputs.GapQuery), which the gaps collection takes too.
 GAP_PARAMETERS = ("la", "ward", "category", "kind", "as_of", "reach_m")
 
 

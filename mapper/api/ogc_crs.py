@@ -26,16 +26,6 @@ DECIMALS = {CRS84: geo.COORDINATE_DECIMALS, EPSG_4326: geo.COORDINATE_DECIMALS, 
 SEGMENT_M = 100
 
 
-def parse_crs(args, name):
-    """Return the CRS URI of parameter `name` (`crs` or `bbox-crs`); CRS84 when absent."""
-    value = params.once(args, name)
-    if value is None:
-        return CRS84
-    if value not in SUPPORTED:
-        raise params.bad(name, "unsupported; use one of " + ", ".join(SUPPORTED))
-    return value
-
-
 def header(crs):
     """Return the Content-Crs header value of an answer in `crs`."""
     return f"<{crs}>"

@@ -1,7 +1,7 @@
 """The OpenAPI operations of every interface, path by path, and the parts they are made of."""
 
-from mapper.api import ogc_collections, schemas
-from mapper.core import group_input
+from mapper.api import ogc_collections, ogc_inputs, schemas
+from mapper.http import gap_inputs
 from mapper.http.params import DOWNLOAD_CRS, WORD
 from mapper.io import exports
 from mapper.store.models import MAX_ID
@@ -79,42 +79,6 @@ def operation(summary, description, tag, responses, parameters=(), errors=("400"
 def get(*args, **kwargs):
     """Return a path item with one GET operation."""
     return {"get": operation(*args, **kwargs)}
-
-
-BBOX = parameter(
-    "bbox",
-    "Only features whose geometry meets this box: min_lon,min_lat,max_lon,max_lat in WGS84.",
-    {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-    style="form",
-    explode=False,
-)
-OGC_BBOX_TEXT = "Only features that intersect this box (CRS84): 4 numbers, or 6 with heights;"
-OGC_BBOX = dict(BBOX, description=f"{OGC_BBOX_TEXT} min_lon > max_lon crosses the antimeridian.")
-OGC_BBOX["schema"] = {  # an array at the top, so that clients join it with commas
-    "type": "array",
-    "items": {"type": "number"},
-    "oneOf": [{"minItems": n, "maxItems": n} for n in (4, 6)],
-}
-
-
-CATEGORY = parameter(
-    "category",
-    "Only records with one of these activity categories (slugs such as food-support); "
-    "repeat the parameter or separate slugs with commas.",
-    {"type": "array", "items": WORD_SCHEMA},
-    style="form",
-    explode=False,
-)
-
-
-# No `maximum`: OGC API – Features Part 1 (clause 7.15.4, /req/core/fc-limit-response-1)
-# says a limit over the server's maximum is no error but served as the maximum.
-LIMIT = parameter(
-    "limit",
-    f"How many items per page, at most {ogc_collections.MAX_LIMIT:,}: a larger value is "
-    "served as the maximum, as OGC API – Features asks.",
-    {"type": "integer", "minimum": 1, "default": ogc_collections.DEFAULT_LIMIT},
-)
 
 
 GROUP_ID = parameter("group_id", "The group's id.", ID_SCHEMA, where="path")
@@ -228,45 +192,15 @@ API_V1_PATHS = {
 }
 
 
-def gap_parameters():
-    """The parameters of the gap analysis, as /gaps.geojson takes them (docs/gap-analysis.md)."""
-    words = {"type": "array", "items": WORD_SCHEMA}
-    return [
-        codes_parameter(
-            "la",
-            "Analyse the current wards of these local authorities; without `la` and `ward`, "
-            "every current ward.",
-        ),
-        codes_parameter("ward", "Analyse these current wards."),
-        parameter(
-            "category",
-            "Only groups and services with at least one of these category slugs count, and "
-            "these are the categories analysed (else the core categories).",
-            words,
-            style="form",
-            explode=False,
-            **{"x-vocabulary": "categories"},  # the document lists the stored slugs
-        ),
-        parameter(
-            "kind",
-            "Only groups of these kinds count (" + ", ".join(group_input.GROUP_KINDS) + ").",
-            words,
-            style="form",
-            explode=False,
-        ),
-        parameter(
-            "as_of",
-            "Count the groups that were active on this date instead of those active now.",
-            {"type": "string", "format": "date"},
-        ),
-        parameter(
-            "reach_m",
-            "The walking distance (metres) of the reach_<category> and reach_core "
-            "properties: the share of residents within it of a counted group or service "
-            "(default: the REACH_METRES setting, 800).",
-            {"type": "number", "minimum": 50, "maximum": 20000},
-        ),
-    ]
+def model_parameters(model):
+    """The parameters of an operation, from the query model its handler validates with
+    (http/gap_inputs.py, api/ogc_inputs.py); `category` lists the stored slugs
+    (`x-vocabulary`), as an unknown one is a 400."""
+    parameters = schemas.query_parameters(model)
+    for parameter_ in parameters:
+        if parameter_["name"] == "category":
+            parameter_["x-vocabulary"] = "categories"
+    return parameters
 
 
 def download_schema(extension):
@@ -306,18 +240,14 @@ def gap_paths():
             "`About`. Method: docs/gap-analysis.md.",
             "Gap analysis",
             ok("The analysis.", download_schema(extension), download_media_type(extension)),
-            [*gap_parameters(), crs_parameter()],
+            model_parameters(gap_inputs.GapDownloadQuery),
         )
     return paths
 
 
 def ogc_paths():
     """Return the OGC API – Features paths: the common ones, then one set per collection."""
-    f_json_html = parameter(
-        "f",
-        "The format of the answer; without it the Accept header decides.",
-        {"type": "string", "enum": ["json", "html"]},
-    )
+    f_json_html = schemas.query_parameters(ogc_inputs.FormatQuery)[0]
     paths = {
         "/ogc": get(
             "Landing page",
@@ -354,16 +284,7 @@ def ogc_paths():
     }
     for collection in ogc_collections.COLLECTIONS.values():
         base = f"/ogc/collections/{collection.id}"
-        filters = []
-        for name in collection.filters:
-            if name == "category":  # an unknown slug is a 400 here: the document lists them
-                filters.append({**CATEGORY, "schema": {**CATEGORY["schema"]}, "x-vocabulary": 1})
-            else:
-                what = "local authorities" if name == "la_code" else "wards"
-                filters.append(codes_parameter(name, f"Only features in these {what}."))
         key_schema = ID_SCHEMA if collection.key_type == "integer" else {"type": "string"}
-        if collection.parameters:  # the gap analysis's own
-            filters += gap_parameters()
         paths[base] = get(
             collection.title,
             f"The description of the collection `{collection.id}`.",
@@ -382,23 +303,7 @@ def ogc_paths():
                 ref("schemas", "FeatureCollection"),
                 "application/geo+json",
             ),
-            [
-                OGC_BBOX,
-                LIMIT,
-                parameter(
-                    "after",
-                    "Continue after this feature id (set by the `next` link).",
-                    CURSOR_SCHEMA if collection.key_type == "integer" else key_schema,
-                ),
-                parameter(
-                    "datetime",
-                    "Accepted for conformance; the collection has no temporal property, so "
-                    "it selects every feature.",
-                    {"type": "string", "pattern": ogc_collections.DATETIME_PATTERN},
-                ),
-                *filters,
-                f_json_html,
-            ],
+            model_parameters(ogc_inputs.items_query(collection.id)),
         )
         paths[f"{base}/items/{{featureId}}"] = get(
             f"{collection.title}: one item",
@@ -407,9 +312,8 @@ def ogc_paths():
             ok("The feature.", ref("schemas", "Feature"), "application/geo+json"),
             [
                 parameter("featureId", "The feature id.", key_schema, where="path"),
-                *(gap_parameters() if collection.parameters else []),
-                f_json_html,
+                *model_parameters(ogc_inputs.item_query(collection.id)),
             ],
-            errors=("400", "404", "503") if collection.parameters else ("404", "503"),
+            errors=("400", "404", "503"),
         )
     return paths

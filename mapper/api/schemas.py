@@ -168,7 +168,7 @@ def parse_status_change(data):
 
 def openapi(schema):
     """Turn pydantic's JSON Schema (2020-12) into an OpenAPI 3.0 schema: no titles, no null
-    defaults, `nullable` for "or null"."""
+    defaults, `nullable` for "or null", a one-value `enum` for `const`."""
     if isinstance(schema, list):
         return [openapi(item) for item in schema]
     if not isinstance(schema, dict):
@@ -178,6 +178,8 @@ def openapi(schema):
         for key, value in schema.items()
         if key != "title" and not (key == "default" and value is None)
     }
+    if "const" in result:  # a Literal of one value; OpenAPI 3.0 has no `const`
+        result["enum"] = [result.pop("const")]
     choices = result.get("anyOf", [])
     others = [c for c in choices if c != {"type": "null"}]
     if len(choices) == 2 and len(others) == 1:

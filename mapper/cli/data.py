@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from mapper.core import accounts, analysis, records, wards
 from mapper.errors import MapperError
-from mapper.http import params
+from mapper.http import gap_inputs, params
 from mapper.io import exports, located
 from mapper.store import db
 from mapper.store.models import CommunityGroup, Coordinator, Service
@@ -86,7 +86,7 @@ def gaps(la, ward, category, kind, as_of, reach_m, fmt, crs, output):
         if value:
             args.add(name, value)
     try:
-        filters = params.gap_filters(args)
+        filters = gap_inputs.gap_filters(args)
         try:
             frame = analysis.compute_gaps(db.get_session(), **filters)
         except analysis.UnknownValues as error:

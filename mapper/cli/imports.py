@@ -75,8 +75,9 @@ def _progress(length, noun):
 def _import(reading, noun, dry_run, strict, save, lock=None):
     """Save a reading's rows in one transaction unless told not to, and report.
 
-    `save(session, rows, progress)` returns (added, updated, unchanged, report lines). The
-    command exits with status 1 when any row was rejected.
+    `save(session, rows, progress)` returns (added, updated, unchanged, report lines), using
+    no other session (a dry run saves into a copy of an SQLite database). The command exits
+    with status 1 when any row was rejected.
     """
     for note in reading.notes:
         click.echo(f"{reading.source}: {note}")
@@ -84,7 +85,7 @@ def _import(reading, noun, dry_run, strict, save, lock=None):
     try:
         with _progress(len(reading.rows), noun) as bar:
             added, updated, unchanged, lines = imports.run_import(
-                db.get_session(), reading, save, write, bar.update, lock
+                db.get_session(), reading, save, write, bar.update, lock, apart=True
             )
     except imports.Refused as error:
         raise click.ClickException(error.message) from None

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapper.errors import MapperError
-from mapper.store import db
+from mapper.store import db, scratch
 
 CHUNK = 5000  # rows saved at a time, so that progress moves
 
@@ -29,17 +29,23 @@ class Outcome(NamedTuple):
     lines: list
 
 
-def run_import(session, reading, save, write=True, progress=None, lock=None):
+def run_import(session, reading, save, write=True, progress=None, lock=None, apart=False):
     """Save a reading's rows in one transaction, committed only when `write`; return an Outcome.
 
     `save(session, rows, progress)` returns (added, updated, unchanged, report lines).
     `lock` names a table whose imports must wait for each other (two uploads at once).
     Raises Refused, naming the file, when the database refuses the rows.
+
+    A dry run (not `write`) with `apart` saves into a copy of an SQLite database
+    (store/scratch.py), so it takes no write lock; `save` must then touch only the session
+    it is given. Without `apart`, a dry run on SQLite holds the write lock from its first
+    INSERT to its rollback: the later chunks (and the counts) must see the earlier ones, in
+    the same transaction, and SQLite gives back no lock before a transaction ends.
     """
+    if apart and not write:
+        with scratch.dry_run_session(session) as copy:
+            return run_import(copy, reading, save, False, progress, lock)
     session.rollback()  # end any read-only transaction: the import starts a fresh one
-    # A dry run on SQLite still takes the write lock at its first chunk's INSERTs and keeps
-    # it until the rollback: the later chunks (and the outcome's counts) must see the earlier
-    # ones, in the same transaction, and SQLite gives back no lock before a transaction ends.
     try:
         with db.transaction(session, commit=write):
             if lock:

@@ -1,6 +1,5 @@
 """Parsing query parameters at the edge; each failure names the parameter and the reason."""
 
-import math
 import re
 from datetime import date
 
@@ -152,52 +151,11 @@ def shorten(value, width=40):
 GAP_ARGUMENTS = {"la": "la_codes", "ward": "ward_codes", "category": "categories", "kind": "kinds"}
 
 
-# The walking distance of reach (`reach_m`), in metres, that a query may ask for.
-REACH_METRES_RANGE = (50, 20_000)
-
-
-def gap_filters(args):
-    """Return the compute_gaps arguments given by `la`, `ward`, `category`, `kind`, `as_of`
-    and `reach_m` (the walking distance of reach, in metres)."""
-    unknown = [name for name in args if name not in (*GAP_ARGUMENTS, "as_of", "reach_m")]
-    if unknown:
-        raise bad(unknown[0], "is not a parameter of the gap analysis")
-    filters = {
-        "la_codes": codes(args, "la"),
-        "ward_codes": codes(args, "ward"),
-        "categories": words(args, "category"),
-        "kinds": words(args, "kind"),
-        "as_of": iso_date(args, "as_of"),
-    }
-    reach_m = number(args, "reach_m", minimum=REACH_METRES_RANGE[0])
-    if reach_m is not None:
-        if reach_m > REACH_METRES_RANGE[1]:
-            raise bad("reach_m", f"must be at most {REACH_METRES_RANGE[1]}")
-        filters["params"] = {"reach_metres": reach_m}
-    return filters
-
-
 def unknown_values(error):
     """Turn compute_gaps's UnknownValues into a BadRequest naming the query parameter."""
     names = {argument: name for name, argument in GAP_ARGUMENTS.items()}
     names["reach_metres"] = "reach_m"
     return bad(names.get(error.argument, error.argument), f"unknown: {', '.join(error.values)}")
-
-
-def number(args, name, default=None, minimum=None, blank=True):
-    """Return a decimal parameter, or `default` when absent (or empty, when `blank`)."""
-    raw = once(args, name)
-    if raw is None or (raw == "" and blank):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad(name, f"'{raw}' is not a number") from None
-    if not math.isfinite(value):
-        raise bad(name, f"'{raw}' is not a number")
-    if minimum is not None and value < minimum:
-        raise bad(name, f"must be at least {minimum}")
-    return value
 
 
 CHANGE_PARAMETERS = ("la", "ward", "from", "to", "from_snapshot", "to_snapshot")

@@ -15,7 +15,7 @@ from flask import (
 from mapper import geo
 from mapper.core import analysis, decisions, group_input, notes, profiles, reach
 from mapper.errors import Invalid, NotFound
-from mapper.http import params
+from mapper.http import gap_inputs, params
 from mapper.http.auth import current_user
 from mapper.http.responses import compact_json, download, geojson_response
 from mapper.io import exports
@@ -160,8 +160,8 @@ def gap_frame(filters):
 def gaps_download(extension):
     """The gap analysis, one row per ward: GeoJSON (RFC 7946, with metadata), CSV, GeoPackage,
     zipped Shapefile or XLSX; `crs=EPSG:27700` for British National Grid."""
-    srid, args = params.download_crs(request.args)
-    frame = gap_frame(params.gap_filters(args))
+    query = gap_inputs.parse_gap_query(request.args, gap_inputs.GapDownloadQuery)
+    frame, srid = gap_frame(query.filters()), query.srid
     filename = exports.gaps_filename(frame.attrs["metadata"], extension)
     attribution = current_app.config["BOUNDARY_ATTRIBUTION"]
     return download(frame, extension, attribution, filename, srid=srid)
@@ -385,7 +385,7 @@ def map_figures():
         raise params.bad("sort", f"must be one of {', '.join(viewport.TABLE_SORTS)}")
     for name in ("bbox", "page", "per_page", "sort"):
         args.pop(name, None)
-    frame = viewport.frame_in_view(gap_frame(params.gap_filters(args)), lonlat_box)
+    frame = viewport.frame_in_view(gap_frame(gap_inputs.gap_filters(args)), lonlat_box)
     records = exports.gap_records(frame)
     if page is None:
         return compact_json({"wards": records})

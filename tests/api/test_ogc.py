@@ -186,6 +186,41 @@ def test_bad_item_parameters_are_a_400_naming_the_parameter(client, query, field
     assert field in error["fields"] and field in error["message"]
 
 
+@pytest.mark.parametrize("collection", list(ogc_collections.COLLECTIONS))
+def test_each_documented_bound_and_choice_of_the_items_is_the_one_enforced(client, collection):
+    spec = client.get("/api/openapi.json").get_json()
+    operation = spec["paths"][f"/ogc/collections/{collection}/items"]["get"]
+    checked = set()
+    for parameter in operation["parameters"]:
+        schema, name = parameter["schema"], parameter["name"]
+        for key, step in (("minimum", -1), ("maximum", 1)):
+            if key in schema:
+                checked.add(f"{name}.{key}")
+                url = f"/ogc/collections/{collection}/items?f=json&{name}="
+                assert client.get(f"{url}{schema[key]}").status_code == 200, (name, key)
+                beyond = client.get(f"{url}{schema[key] + step}")
+                assert beyond.status_code == 400 and name in beyond.get_json()["error"]["fields"]
+        for value in schema.get("enum", []):
+            url = f"/ogc/collections/{collection}/items?{name}={value}"
+            assert client.get(url).status_code == 200, url
+    # limit: no maximum, a larger one is served as the maximum (clause 7.15.4)
+    assert "limit.minimum" in checked and "limit.maximum" not in checked
+
+
+@pytest.mark.parametrize("name", ["crs", "f", "limit", "bbox"])
+def test_an_items_parameter_given_twice_is_a_400(client, name):
+    value = {
+        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "f": "json",
+        "limit": "5",
+        "bbox": "1,2,3,4",
+    }
+    response = client.get(
+        f"/ogc/collections/groups/items?{name}={value[name]}&{name}={value[name]}"
+    )
+    assert response.status_code == 400 and name in response.get_json()["error"]["fields"]
+
+
 def test_a_filter_another_collection_lacks_is_a_400(client):
     response = client.get("/ogc/collections/wards/items?category=faith")
     assert response.status_code == 400 and "category" in response.get_json()["error"]["fields"]

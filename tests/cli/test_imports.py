@@ -339,6 +339,23 @@ def test_a_dry_run_reports_what_would_change_and_writes_nothing(app, session, ge
     assert count(session, Postcode) == 0
 
 
+def test_a_dry_run_reports_exactly_what_the_import_then_does(app, session, geodata):
+    trafford_2023(app, geodata)
+    commands = [
+        ["import-groups", geodata / TRAFFORD_LISTED_BUILDINGS],
+        ["import-postcodes", geodata / TRAFFORD_POSTCODES],
+        ["import-population", geodata / TRAFFORD_POPULATION],
+    ]
+    for command in commands * 2:  # the second time round: updates and unchanged rows
+        dry = run(app, *command, "--dry-run")
+        real = run(app, *command)
+        assert dry.output.endswith(" (dry run: nothing written)\n"), dry.output
+        assert (dry.exit_code, dry.output.replace(" (dry run: nothing written)", "")) == (
+            real.exit_code,
+            real.output,
+        )
+
+
 def test_strict_writes_nothing_when_any_row_is_rejected(app, session, geodata):
     trafford_2023(app, geodata)
     result = run(app, "import-groups", geodata / TRAFFORD_LISTED_BUILDINGS, "--strict")

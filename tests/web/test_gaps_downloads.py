@@ -181,6 +181,40 @@ def test_bad_parameters_get_a_400_naming_the_parameter(
     assert f"'{parameter}'" in error["message"]
 
 
+def test_each_documented_bound_of_the_download_is_the_bound_enforced(client, session):
+    two_wards(session)
+    spec = client.get("/api/openapi.json").get_json()
+    bounded = 0
+    for parameter in spec["paths"]["/gaps.csv"]["get"]["parameters"]:
+        schema, name = parameter["schema"], parameter["name"]
+        for key, step in (("minimum", -1), ("maximum", 1)):
+            if key in schema:
+                bounded += 1
+                assert client.get(f"/gaps.csv?{name}={schema[key]}").status_code == 200
+                beyond = client.get(f"/gaps.csv?{name}={schema[key] + step}", headers=JSON)
+                assert beyond.status_code == 400 and name in beyond.get_json()["error"]["fields"]
+        for value in schema.get("enum", []):
+            assert client.get(f"/gaps.csv?{name}={value}").status_code == 200, value
+    assert bounded == 2  # reach_m's
+
+
+@pytest.mark.parametrize("query", ["as_of=2024-01-01&as_of=2024-02-01", "crs=EPSG:4326&crs=CRS84"])
+def test_a_single_valued_parameter_given_twice_is_a_400(client, session, query):
+    two_wards(session)
+    response = client.get(f"/gaps.csv?{query}", headers=JSON)
+    name = query.split("=")[0]
+    assert response.status_code == 400 and name in response.get_json()["error"]["fields"]
+
+
+def test_a_forms_blank_fields_are_no_filter(client, session):
+    two_wards(session)
+    everything = client.get("/gaps.csv").get_data(as_text=True)
+    assert (
+        client.get("/gaps.csv?la=&ward=&category=&kind=&as_of=&reach_m=").get_data(as_text=True)
+        == everything
+    )
+
+
 def test_reach_m_sets_the_walking_distance_of_reach_in_both_downloads(client, session):
     two_wards(session)
     make_group(session, "West Club", (-2.05, 53.45), categories=["food-support"])
