@@ -46,6 +46,7 @@ def normalise_org_id(text):
     if not isinstance(text, str):
         return None, "must be text"
     compact = "".join(text.split()).upper()
+    text = text.strip()  # as the reasons show it
     if not compact:
         return None, "is empty"
     if len(compact) > LONGEST_ORG_ID:
