@@ -103,7 +103,11 @@ def find_groups(session, user, sort="name", page=1, per_page=PER_PAGE, **filters
         .outerjoin(Ward, Ward.id == CommunityGroup.ward_id)
         .where(*clauses)
         .order_by(*SORTS.get(sort, SORTS["name"]))
-        .options(selectinload(CommunityGroup.ward), selectinload(CommunityGroup.categories))
+        .options(
+            selectinload(CommunityGroup.ward),
+            selectinload(CommunityGroup.categories),
+            selectinload(CommunityGroup.identifiers),
+        )
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
