@@ -101,9 +101,15 @@ def save_located(
                 lookups[key] = find(session, list(wanted))
         return list(lookups[key])
 
+    providers = _providers(session, records)
     for row in records:
         values = dict(row)
         ward_id = values.pop(LOCATED_WARD, None)
+        provider = next(
+            (providers[v] for v in values.pop("provider_org_ids", ()) if v in providers), None
+        )
+        if provider is not None:
+            values["organisation_id"] = provider
         obj = matcher.find(values)
         if isinstance(obj, _New):  # a record this chunk creates: write it, then edit it
             bulk.write()
@@ -154,6 +160,18 @@ def save_located(
     if bulk is not None:
         bulk.write()
     return created + (bulk.written if bulk else 0), len(saved) - created
+
+
+def _providers(session, records):
+    """Return {org-id: organisation id} of the stored organisations carrying the org-ids of
+    the rows' providers (`provider_org_ids`, from an Open Referral feed)."""
+    wanted = sorted({v for r in records for v in r.get("provider_org_ids") or ()})
+    if not wanted:
+        return {}
+    query = select(OrgId.value, OrgId.organisation_id).where(
+        OrgId.value.in_(wanted), OrgId.organisation_id.is_not(None)
+    )
+    return dict(session.execute(query.order_by(OrgId.organisation_id.desc())).all())
 
 
 class _New:
