@@ -48,6 +48,7 @@ GROUP = {
     **CONTACT,
     "meeting_times": (TEXT, True, "Meeting times"),
     "charity_number": (TEXT, True, "Charity number"),
+    "org_ids": (TEXTS, False, "Organisation identifiers (org-id.guide, e.g. GB-CHC-1234567)"),
     "status": (TEXT, False, "Status"),
     "last_verified": (TEXT, True, "Last verified (date)"),
     "location_precision": (TEXT, False, "Where its location is published"),

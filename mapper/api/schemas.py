@@ -16,6 +16,7 @@ from mapper import geo
 from mapper.core import group_input, openreferral
 from mapper.errors import Invalid
 from mapper.http.inputs import WORD_PATTERN, Body, Cursor, GssCode, Query, parse_body, query_int
+from mapper.io.identifiers import LONGEST_ORG_ID, ORG_ID_EXAMPLE, ORG_ID_SCHEMES
 from mapper.store.models import MAX_ID, STATUSES
 
 MAX_LIMIT = 10_000
@@ -69,6 +70,11 @@ class GroupsQuery(Query):
     status: list[Literal[STATUSES]] = Field(
         None, description="Groups of these statuses (signed-in users only); default active."
     )
+    org_id: Annotated[str, Field(min_length=1, max_length=LONGEST_ORG_ID)] = Field(
+        None,
+        description="Only groups with this organisation identifier (such as GB-CHC-1234567), "
+        "in any spelling that normalises to it.",
+    )
     limit: query_int(1, MAX_LIMIT) = Field(100, description="How many groups per page.")
     after: Cursor = Field(
         0, description="Only groups whose id is above this one (set by the `next` link)."
@@ -77,6 +83,7 @@ class GroupsQuery(Query):
 
 NAME = Annotated[str, Field(min_length=1, max_length=group_input.GROUP_TEXT_FIELDS["name"][1])]
 CATEGORIES = Annotated[list[str], Field(min_length=1)]
+OrgIdText = Annotated[str, Field(min_length=1, max_length=LONGEST_ORG_ID)]
 
 
 def _text_field(field, longest):
@@ -100,6 +107,14 @@ _FIELDS.update(
     postcode=(
         Annotated[str, Field(max_length=20)] | None,
         Field(None, description="Locates the group at its centroid."),
+    ),
+    org_ids=(
+        list[OrgIdText] | None,
+        Field(
+            None,
+            description="Organisation identifiers in the org-id.guide scheme, such as "
+            f"{ORG_ID_EXAMPLE}; lists: " + ", ".join(ORG_ID_SCHEMES) + ". Stored normalised.",
+        ),
     ),
     lon=(Annotated[float, Field(ge=-180, le=180)], None),
     lat=(Annotated[float, Field(ge=-90, le=90)], None),

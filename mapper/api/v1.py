@@ -7,11 +7,12 @@ from flask import Blueprint, request, url_for
 
 from mapper.api import schemas
 from mapper.core import groups
-from mapper.errors import Invalid, NotFound, Unauthorised
+from mapper.errors import BadRequest, Invalid, NotFound, Unauthorised
 from mapper.http import auth, limits
 from mapper.http.inputs import parse_query
 from mapper.http.responses import geojson_response
 from mapper.io import exports
+from mapper.io.identifiers import normalise_org_id
 from mapper.store import queries
 from mapper.store.db import get_session
 from mapper.store.models import CommunityGroup
@@ -51,6 +52,7 @@ def list_groups():
         limit=limit,
         statuses=_statuses(query, user),
         organisation_id=user.organisation_id if user and user.role != "admin" else None,
+        org_id=_org_id(query.org_id),
     )
     links = []
     if len(found) == limit:
@@ -60,6 +62,16 @@ def list_groups():
         (group_feature(g, user) for g in found), numberReturned=len(found), links=links
     )
     return geojson_response(collection)
+
+
+def _org_id(text):
+    """Return the normalised org-id a search asks for, or None; 400 naming `org_id` if bad."""
+    if text is None:
+        return None
+    org_id, reason = normalise_org_id(text)
+    if reason:
+        raise BadRequest(f"Parameter 'org_id': {reason}.", fields={"org_id": reason})
+    return org_id
 
 
 def _statuses(query, user):

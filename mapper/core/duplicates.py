@@ -1,4 +1,5 @@
-"""Likely duplicate groups: similar names registered close by."""
+"""Likely duplicate groups, found in this order: a shared org-id, then a similar name with the
+same website, then a similar name registered close by."""
 
 import math
 import re
@@ -10,7 +11,7 @@ from sqlalchemy import func, or_, select, true
 from mapper import geo
 from mapper.errors import Conflict
 from mapper.store import db
-from mapper.store.models import CommunityGroup
+from mapper.store.models import CommunityGroup, OrgId
 
 DUPLICATE_RADIUS_M = 250
 
@@ -33,18 +34,43 @@ GENERIC_NAME_WORDS = {
 
 
 class LikelyDuplicate(Conflict):
-    """A group with a similar name is already registered close by."""
+    """A group sharing an org-id, or with a similar name and the same website or close by,
+    is already registered."""
 
     code = "duplicate"
 
-    def __init__(self, duplicates):
+    def __init__(self, duplicates, org_ids=(), website=None):
         self.duplicates = duplicates
-        names = "; ".join(f"'{g.name}' (id {g.id}, {_away(m)})" for g, m in duplicates)
-        super().__init__(
-            f"A group with a similar name is registered within {DUPLICATE_RADIUS_M} m: {names}. "
-            "Confirm that this is a different group to save it.",
-            fields={"name": f"similar to {names}"},
+        names = "; ".join(
+            f"'{g.name}' (id {g.id}, {_why(g, m, org_ids, website)})" for g, m in duplicates
         )
+        fields = {"name": f"similar to {names}"}
+        shared = sorted({v for g, _ in duplicates for v in g.org_ids} & set(org_ids))
+        if shared:
+            fields["org_ids"] = "already carried by " + names
+        super().__init__(
+            f"A group sharing an org-id, or with a similar name and the same website or within "
+            f"{DUPLICATE_RADIUS_M} m, is registered: {names}. "
+            "Confirm that this is a different group to save it.",
+            fields=fields,
+        )
+
+
+def _why(group, metres, org_ids, website):
+    shared = sorted(set(group.org_ids) & set(org_ids))
+    if shared:
+        return "shares org-id " + ", ".join(shared)
+    if website and _site_key(group.website) == _site_key(website):
+        return "same website"
+    return _away(metres)
+
+
+def _site_key(url):
+    """Return a web address without its scheme, `www.`, case and trailing slash."""
+    text = (url or "").strip().lower()
+    text = re.sub(r"^[a-z]+://", "", text)
+    text = text.removeprefix("www.")
+    return text.rstrip("/")
 
 
 def _away(metres):
@@ -84,14 +110,69 @@ def _visible_to(user):
     )
 
 
-def likely_duplicates(session, name, lonlat, exclude_id=None, seen_by=None):
-    """Return [(group, metres)] of groups not closed with a similar name within 250 m.
+def likely_duplicates(
+    session, name, lonlat, exclude_id=None, seen_by=None, website=None, org_ids=()
+):
+    """Return [(group, metres)] of groups not closed that are likely the same group: first
+    those sharing one of `org_ids`, then those with a similar name and the same `website`,
+    then those with a similar name within 250 m (metres None where the user may not learn it).
 
     With `seen_by`, only the groups that user may see: active ones, their organisation's, or
     all for administrators, so that the answer never names a group they may not know of; and
     another organisation's approximate group is found by its published point, with metres
     None ("close by"); their hidden groups are not found.
     """
+    found = _by_org_id(session, org_ids, exclude_id, seen_by)
+    found += _by_website(session, name, website, exclude_id, seen_by, found)
+    found = [(g, _metres(seen_by, g, lonlat, x, y)) for g, x, y in found]
+    taken = {g.id for g, _ in found}
+    return found + [
+        pair
+        for pair in _close_by(session, name, lonlat, exclude_id, seen_by)
+        if pair[0].id not in taken
+    ]
+
+
+def _metres(user, group, lonlat, x, y):
+    return geo.distance_m(lonlat, (x, y)) if _knows_where(user, group) else None
+
+
+def _by_org_id(session, org_ids, exclude_id, seen_by):
+    if not org_ids:
+        return []
+    query = _located().where(CommunityGroup.identifiers.any(OrgId.value.in_(list(org_ids))))
+    return _rows(session, query, exclude_id, seen_by)
+
+
+def _by_website(session, name, website, exclude_id, seen_by, already):
+    key = _site_key(website)
+    if not key:
+        return []
+    pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = _located().where(func.lower(CommunityGroup.website).like(pattern, escape="\\"))
+    taken = {g.id for g, _, _ in already}
+    return [
+        (g, x, y)
+        for g, x, y in _rows(session, query, exclude_id, seen_by)
+        if g.id not in taken and _site_key(g.website) == key and similar_names(name, g.name)
+    ]
+
+
+def _located():
+    return select(CommunityGroup, func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom))
+
+
+def _rows(session, query, exclude_id, seen_by):
+    """Return [(group, x, y)] of the groups not closed the query chooses, that the user sees."""
+    return session.execute(
+        query.where(CommunityGroup.status != "closed", CommunityGroup.id != (exclude_id or 0))
+        .where(_visible_to(seen_by))
+        .order_by(CommunityGroup.id)
+    ).all()
+
+
+def _close_by(session, name, lonlat, exclude_id, seen_by):
+    """Return [(group, metres)] with a similar name within DUPLICATE_RADIUS_M, nearest first."""
     lon, lat = lonlat
     # Wider by a grid cell: an approximate group is near where it is published.
     half_height = (
@@ -104,13 +185,12 @@ def likely_duplicates(session, name, lonlat, exclude_id=None, seen_by=None):
         min(lon + half_width, 180),
         min(lat + half_height, 90),
     )
-    rows = session.execute(
-        select(CommunityGroup, func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom))
-        .where(db.bbox_filter(CommunityGroup.geom, box, session))
-        .where(CommunityGroup.status != "closed", CommunityGroup.id != (exclude_id or 0))
-        .where(_visible_to(seen_by))
-        .order_by(CommunityGroup.id)
-    ).all()
+    rows = _rows(
+        session,
+        _located().where(db.bbox_filter(CommunityGroup.geom, box, session)),
+        exclude_id,
+        seen_by,
+    )
     known, unknown = [], []
     for group, x, y in rows:
         if not similar_names(name, group.name):

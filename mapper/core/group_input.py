@@ -6,6 +6,7 @@ import re
 from mapper import geo
 from mapper.core.wards import find_ward
 from mapper.errors import Invalid
+from mapper.io.identifiers import parse_org_ids
 from mapper.io.text import LONGEST_TEXT, clean_text, web_address_problem
 from mapper.store.models import Postcode
 from mapper.store.queries import categories_by_slug, current_wards_by_code
@@ -64,6 +65,7 @@ GROUP_FIELDS = (
     "lon",
     "lat",
     "location_precision",
+    "org_ids",
 )
 
 
@@ -215,7 +217,8 @@ def clean_group(session, data, partial=False):
 
     Raises Invalid naming every bad field. With `partial` (an edit) only the fields sent are
     checked and returned. The values are plain JSON (a PendingChange holds them): `lonlat`
-    stands for lon/lat or the postcode's centroid, lists are sorted slugs and ward codes.
+    stands for lon/lat or the postcode's centroid, lists are sorted slugs, ward codes and
+    normalised org-ids.
     """
     if not isinstance(data, dict):
         raise Invalid("A group must be a JSON object.", fields={"body": "must be an object"})
@@ -256,6 +259,12 @@ def clean_group(session, data, partial=False):
             errors["location_precision"] = reason
         else:
             values["location_precision"] = precision
+    if "org_ids" in data:
+        org_ids, reason = parse_org_ids(data["org_ids"])
+        if reason:
+            errors["org_ids"] = reason
+        else:
+            values["org_ids"] = org_ids
     lonlat = _clean_location(session, data, partial, errors)
     if lonlat is not None:
         values["lonlat"] = lonlat

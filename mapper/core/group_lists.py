@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mapper.core.groups import STALE_AFTER, today
+from mapper.io.identifiers import normalise_org_id
 from mapper.store.models import (
     Category,
     CommunityGroup,
@@ -18,6 +19,7 @@ from mapper.store.models import (
     Ward,
     group_categories,
 )
+from mapper.store.queries import with_org_id
 
 PER_PAGE = 50
 
@@ -55,6 +57,7 @@ def _matching(user, q="", statuses=(), category="", ward="", organisation=None, 
         clauses.append(CommunityGroup.status.in_(statuses))
     if q:
         like = f"%{q.strip().lower()}%"
+        org_id, _ = normalise_org_id(q)
         clauses.append(
             or_(
                 func.lower(CommunityGroup.name).like(like),
@@ -62,6 +65,7 @@ def _matching(user, q="", statuses=(), category="", ward="", organisation=None, 
                     like.replace(" ", "")
                 ),
                 CommunityGroup.ward_id.in_(select(Ward.id).where(func.lower(Ward.name).like(like))),
+                *([with_org_id(org_id)] if org_id else []),
             )
         )
     if category:
@@ -86,8 +90,9 @@ def _matching(user, q="", statuses=(), category="", ward="", organisation=None, 
 def find_groups(session, user, sort="name", page=1, per_page=PER_PAGE, **filters):
     """Return a Page of the groups the user may edit that match the search and filters.
 
-    Filters: `q` (in the name, postcode or ward name), `statuses`, `category` (a slug), `ward`
-    (a code), `organisation` (an id; admins only) and `stale` (not checked in 12 months).
+    Filters: `q` (in the name, postcode or ward name, or an org-id the group carries),
+    `statuses`, `category` (a slug), `ward` (a code), `organisation` (an id; admins only) and
+    `stale` (not checked in 12 months).
     """
     clauses = _matching(user, **filters)
     total = session.scalar(select(func.count(CommunityGroup.id)).where(*clauses))
@@ -98,7 +103,11 @@ def find_groups(session, user, sort="name", page=1, per_page=PER_PAGE, **filters
         .outerjoin(Ward, Ward.id == CommunityGroup.ward_id)
         .where(*clauses)
         .order_by(*SORTS.get(sort, SORTS["name"]))
-        .options(selectinload(CommunityGroup.ward), selectinload(CommunityGroup.categories))
+        .options(
+            selectinload(CommunityGroup.ward),
+            selectinload(CommunityGroup.categories),
+            selectinload(CommunityGroup.identifiers),
+        )
         .limit(per_page)
         .offset((page - 1) * per_page)
     )

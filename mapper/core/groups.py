@@ -61,6 +61,7 @@ def group_snapshot(group):
         categories=sorted(c.slug for c in group.categories),
         wards_served=sorted(w.code for w in group.wards_served),
         location_precision=group.location_precision or "exact",
+        org_ids=group.org_ids,
         lonlat=[round(point.x, geo.COORDINATE_DECIMALS), round(point.y, geo.COORDINATE_DECIMALS)]
         if point
         else None,
@@ -90,7 +91,7 @@ def _apply(session, group, values):
                 group.categories = categories_by_slug(session, value)
             elif field == "wards_served":
                 group.wards_served = current_wards_by_code(session, value)
-            elif field in ("postcode", "location_precision"):
+            elif field in ("postcode", "location_precision", "org_ids"):
                 setattr(group, field, value)
             else:
                 setattr(group, GROUP_TEXT_FIELDS[field][0], value)
@@ -134,11 +135,12 @@ def register_group(session, user, data, confirm_duplicate=False, idempotency=Non
                 # One registration at a time checks and inserts, so that identical requests
                 # arriving together store one group (SQLite's write lock does this already).
                 db.serialise(session, "register_group")
+                org_ids, website = values.get("org_ids", ()), values.get("website")
                 duplicates = likely_duplicates(
-                    session, values["name"], values["lonlat"], seen_by=user
+                    session, values["name"], values["lonlat"], None, user, website, org_ids
                 )
                 if duplicates:
-                    raise LikelyDuplicate(duplicates)
+                    raise LikelyDuplicate(duplicates, org_ids, website)
             trusted = not needs_approval(user)
             group = CommunityGroup(
                 status="active" if trusted else "pending",

@@ -21,6 +21,7 @@ from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from mapper import geo
+from mapper.io.identifiers import ORG_ID_SCHEMES, split_org_id
 from mapper.store import db, queries
 from mapper.store.models import MAX_ID, Category, CommunityGroup, Postcode, Service
 
@@ -179,28 +180,56 @@ def organization(record, full=False):
             "email": email_address(record.contact_public),
             "website": web_address(record.website),
         }
-        if full and record.charity_number:
-            number = record.charity_number.strip()
-            scheme = "GB-SC" if number.upper().startswith("SC") else "GB-CHC"
-            result["organization_identifiers"] = [
-                {
-                    "id": derived_uuid(org_id, "charity-number"),
-                    "organization_id": org_id,
-                    "identifier_scheme": scheme,
-                    "identifier_type": "Charity number",
-                    "identifier": number,
-                }
-            ]
+        if full:
+            identifiers = organization_identifiers(org_id, record.org_ids)
+            if record.charity_number:
+                number = record.charity_number.strip()
+                scheme = "GB-SC" if number.upper().startswith("SC") else "GB-CHC"
+                if f"{scheme}-{number.upper()}" not in record.org_ids:
+                    identifiers.append(
+                        {
+                            "id": derived_uuid(org_id, "charity-number"),
+                            "organization_id": org_id,
+                            "identifier_scheme": scheme,
+                            "identifier_type": "Charity number",
+                            "identifier": number,
+                        }
+                    )
+            if identifiers:
+                result["organization_identifiers"] = identifiers
         return without_none(result)
     if record.organisation is not None:
         name = record.organisation.name
         org_id = derived_uuid("organisation", record.organisation.id)
+        identifiers = organization_identifiers(org_id, record.organisation.org_ids)
     elif record.provider:
         name = record.provider
         org_id = derived_uuid("provider", name)
+        identifiers = []
     else:
         return None
-    return {"id": org_id, "name": name, "description": name}
+    result = {"id": org_id, "name": name, "description": name}
+    if full and identifiers:
+        result["organization_identifiers"] = identifiers
+    return result
+
+
+def organization_identifiers(org_id, org_ids):
+    """Return the ORUK organization_identifiers of an organization's normalised org-ids: the
+    scheme is the org-id.guide list's prefix (GB-CHC), the identifier the rest."""
+    found = []
+    for value in org_ids:
+        scheme, identifier = split_org_id(value)
+        found.append(
+            {
+                "id": derived_uuid(org_id, "org-id", value),
+                "organization_id": org_id,
+                "identifier_scheme": scheme,
+                "identifier_type": ORG_ID_SCHEMES.get(scheme, ("Org-id",))[0],
+                "identifier": identifier,
+            }
+        )
+    return found
 
 
 def service_summary(record):

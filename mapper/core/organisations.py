@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from mapper.core import audit
 from mapper.errors import Invalid, NotFound
+from mapper.io.identifiers import parse_org_ids
 from mapper.store import db
 from mapper.store.models import CommunityGroup, Organisation, User
 
@@ -72,6 +73,23 @@ def set_trusted(session, admin, organisation, trusted):
     with db.transaction(session):
         changes = {"trusted": {"from": organisation.trusted, "to": trusted}}
         organisation.trusted = trusted
+        audit.record(session, "change", organisation, user=admin, changes=changes)
+    return True
+
+
+def set_org_ids(session, admin, organisation, org_ids):
+    """Set an organisation's org-ids (a list, or text separated by `;`); audited.
+
+    Raises Invalid naming `org_ids` and the bad value. Returns whether anything changed.
+    """
+    values, reason = parse_org_ids(org_ids)
+    if reason:
+        raise Invalid(f"Org-ids: {reason}.", fields={"org_ids": reason})
+    if values == organisation.org_ids:
+        return False
+    with db.transaction(session):
+        changes = {"org_ids": {"from": organisation.org_ids, "to": values}}
+        organisation.org_ids = values
         audit.record(session, "change", organisation, user=admin, changes=changes)
     return True
 

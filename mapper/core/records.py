@@ -18,6 +18,7 @@ from mapper.store.models import (
     Category,
     CommunityGroup,
     Coordinator,
+    OrgId,
     Postcode,
     Service,
     Ward,
@@ -32,7 +33,8 @@ from mapper.store.queries import categories_by_slug, current_wards_by_code
 LOCATED_WARD = "_located_ward_id"
 
 # Records without an external id are the same record when their names are equal and their
-# locations this close (postcode centroids and geocoders disagree by a few metres).
+# locations this close (postcode centroids and geocoders disagree by a few metres). Before
+# names, a group is the stored one that shares one of its org-ids.
 MATCH_METRES = 5.0
 
 
@@ -70,8 +72,9 @@ def save_located(
 ):
     """Insert or update groups, services or coordinators.
 
-    A record is the stored one with its `external_id`; one without is the stored one, also
-    without, that has the same name within MATCH_METRES of its location. Each record holds
+    A record is the stored one with its `external_id`, else the stored group sharing one of
+    its `org_ids` (normalised org-ids); one without an external id is else the stored one,
+    also without, that has the same name within MATCH_METRES of its location. Each record holds
     column values; geometry columns hold shapely geometries in lon/lat, `categories` holds
     category slugs, `wards_served` ward codes and `employer` an organisation's name.
     `defaults` (such as a status) and `organisation` are set only on the records created.
@@ -98,9 +101,15 @@ def save_located(
                 lookups[key] = find(session, list(wanted))
         return list(lookups[key])
 
+    providers = _providers(session, records)
     for row in records:
         values = dict(row)
         ward_id = values.pop(LOCATED_WARD, None)
+        provider = next(
+            (providers[v] for v in values.pop("provider_org_ids", ()) if v in providers), None
+        )
+        if provider is not None:
+            values["organisation_id"] = provider
         obj = matcher.find(values)
         if isinstance(obj, _New):  # a record this chunk creates: write it, then edit it
             bulk.write()
@@ -153,6 +162,18 @@ def save_located(
     return created + (bulk.written if bulk else 0), len(saved) - created
 
 
+def _providers(session, records):
+    """Return {org-id: organisation id} of the stored organisations carrying the org-ids of
+    the rows' providers (`provider_org_ids`, from an Open Referral feed)."""
+    wanted = sorted({v for r in records for v in r.get("provider_org_ids") or ()})
+    if not wanted:
+        return {}
+    query = select(OrgId.value, OrgId.organisation_id).where(
+        OrgId.value.in_(wanted), OrgId.organisation_id.is_not(None)
+    )
+    return dict(session.execute(query.order_by(OrgId.organisation_id.desc())).all())
+
+
 class _New:
     """A record a chunk creates in bulk: what matching needs until it is written."""
 
@@ -173,6 +194,7 @@ class _BulkInsert:
         if organisation is not None:
             self.fixed["organisation_id"] = organisation.id
         self.pending = []  # (record, column values, category ids, served ward ids)
+        self.org_ids = []  # the normalised org-ids of each pending record
         # The whole vocabulary at once: a query per distinct list of slugs costs more.
         self.category_ids = dict(session.execute(select(Category.slug, Category.id)).all())
         self.written = 0
@@ -188,6 +210,7 @@ class _BulkInsert:
         if unknown:
             raise KeyError(", ".join(unknown))
         category_ids = [self.category_ids[slug] for slug in slugs]
+        self.org_ids.append(values.pop("org_ids", None) or ())
         served = values.pop("wards_served", None) or ()
         served_ids = [w.id for w in stored(current_wards_by_code, served)] if served else []
         columns = {k: v for k, v in values.items() if v is not None and k in self.table.c}
@@ -199,6 +222,7 @@ class _BulkInsert:
     def write(self):
         """Write the records kept so far; return how many."""
         pending, self.pending = self.pending, []
+        org_ids, self.org_ids = self.org_ids, []
         if not pending:
             return 0
         session, table = self.session, self.table
@@ -235,6 +259,13 @@ class _BulkInsert:
         ]
         if served:
             insert_many(session, served_link, served)
+        identifiers = [
+            {"group_id": id_, "scheme": row.scheme, "identifier": row.identifier, "value": value}
+            for id_, values in zip(ids, org_ids, strict=True)
+            for value in values
+            for row in [OrgId.of(value)]
+        ]
+        insert_many(session, OrgId.__table__, identifiers)
         user_id = self.user.id if self.user else None
         events = [
             {
@@ -274,11 +305,20 @@ class _Matcher:
         self.column = location_column(model)
         ids = [r["external_id"] for r in rows if r.get("external_id")]
         names = [r["name"] for r in rows if not r.get("external_id")]
+        org_ids = sorted({v for r in rows for v in r.get("org_ids") or ()})
         self.by_id = {}
         self.by_name = defaultdict(list)
+        self.by_org_id = {}
         # Their categories in one query too: comparing a row's with each record's would
         # otherwise load them record by record.
         loaded = [selectinload(model.categories)] if hasattr(model, "categories") else []
+        if hasattr(model, "identifiers"):
+            loaded.append(selectinload(model.identifiers))
+        if org_ids:
+            query = select(model).where(model.identifiers.any(OrgId.value.in_(org_ids)))
+            for obj in session.scalars(query.order_by(model.id).options(*loaded)):
+                for value in obj.org_ids:
+                    self.by_org_id.setdefault(value, obj)
         if ids:
             query = select(model).where(model.external_id.in_(ids)).options(*loaded)
             for obj in session.scalars(query):
@@ -289,6 +329,9 @@ class _Matcher:
                 self.remember(obj, None)
 
     def remember(self, obj, row):
+        given = getattr(obj, "org_ids", ()) if row is None else row.get("org_ids")
+        for value in given or ():
+            self.by_org_id.setdefault(value, obj)
         if obj.external_id:
             self.by_id[obj.external_id] = obj
             return
@@ -299,6 +342,9 @@ class _Matcher:
 
     def replace(self, obj):
         """Put the written record where its stand-in was."""
+        for value, found in self.by_org_id.items():
+            if isinstance(found, _New) and found.id == obj.id:
+                self.by_org_id[value] = obj
         if obj.external_id:
             self.by_id[obj.external_id] = obj
             return
@@ -308,8 +354,13 @@ class _Matcher:
         ]
 
     def find(self, row):
+        if row.get("external_id") in self.by_id:
+            return self.by_id[row["external_id"]]
+        for value in row.get("org_ids") or ():
+            if value in self.by_org_id:
+                return self.by_org_id[value]
         if row.get("external_id"):
-            return self.by_id.get(row["external_id"])
+            return None
         point = row.get(self.column)
         for obj, stored in self.by_name.get(row["name"], ()):
             if point is None or stored is None:

@@ -101,6 +101,7 @@ def group_properties(group, true_location=False):
         "contact": group.contact_public,
         "meeting_times": group.meeting_times,
         "charity_number": group.charity_number,
+        "org_ids": group.org_ids,
         "status": group.status,
         "last_verified": group.last_verified.isoformat() if group.last_verified else None,
         "location_precision": precision,

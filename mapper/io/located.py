@@ -21,6 +21,7 @@ from mapper.io.columns import (
     split_list,
     text,
 )
+from mapper.io.identifiers import parse_org_ids
 from mapper.io.reading import Reading, read_any, records, where_label
 from mapper.io.text import LONGEST_TEXT, clean_text, text_problem, web_address_problem
 from mapper.store.models import (
@@ -59,6 +60,7 @@ LOCATED_FIELDS = {
         "active_until": ["active_until"],
         "wards_served": ["wards_served"],
         "location_precision": ["location_precision", "precision", "location_sensitivity"],
+        "org_ids": ["org_ids", "org_id", "organisation_identifiers", "organization_identifiers"],
     },
     Service: {
         **COMMON,
@@ -145,6 +147,10 @@ def located_values(record, model, columns, categories, vocabulary):
             values[target], reason = parse_date(cell, columns[target])
             if reason:
                 return None, reason
+        elif target == "org_ids":
+            values[target], reason = parse_org_ids(text(cell) or None)
+            if reason:
+                return None, f"{columns[target]} {reason}"
         elif target == "capacity":
             values[target], reason = (
                 parse_count(cell, columns[target]) if text(cell) else (None, None)

@@ -24,6 +24,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, shape
 
 from mapper.errors import Invalid
 from mapper.io.columns import POSTCODE, shorten, text
+from mapper.io.identifiers import normalise_org_id
 from mapper.io.reading import Reading
 from mapper.io.text import clean_text, web_address_problem
 from mapper.store.models import Postcode, Service
@@ -301,4 +302,22 @@ def service_values(item, label, vocabulary, postcodes):
         if isinstance(term, dict):
             terms += [text(term.get("term")).lower(), text(term.get("name")).lower()]
     values["categories"] = list(dict.fromkeys(vocabulary[t] for t in terms if t in vocabulary))
+    values["provider_org_ids"] = _org_ids(organization)
     return values, None
+
+
+def _org_ids(organization):
+    """Return the normalised org-ids of an ORUK organization's identifiers in our lists.
+
+    An identifier in another list (a tax number, a scheme we do not know) is not an error of
+    the service: it is left out.
+    """
+    found = []
+    for item in organization.get("organization_identifiers") or []:
+        if not isinstance(item, dict):
+            continue
+        scheme, identifier = text(item.get("identifier_scheme")), text(item.get("identifier"))
+        value, reason = normalise_org_id(f"{scheme}-{identifier}")
+        if reason is None:
+            found.append(value)
+    return sorted(set(found))

@@ -124,7 +124,62 @@ class Ward(Base):
     )
 
 
-class Organisation(Timestamped, Base):
+class OrgId(Base):
+    """An organisation identifier (org-id, e.g. GB-CHC-1234567) of a group or an organisation.
+
+    `value` is the normalised org-id (io/identifiers.py), `scheme` its list's prefix and
+    `identifier` the rest; exactly one of `group_id` and `organisation_id` is set.
+    """
+
+    __tablename__ = "org_ids"
+    __table_args__ = (
+        CheckConstraint(
+            "(group_id IS NULL) <> (organisation_id IS NULL)", name="ck_org_ids_one_body"
+        ),
+        UniqueConstraint("group_id", "value", name="uq_org_ids_group_value"),
+        UniqueConstraint("organisation_id", "value", name="uq_org_ids_organisation_value"),
+        Index("ix_org_ids_value", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(20))
+    identifier: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(80))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community_groups.id", ondelete="CASCADE")
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+
+    @classmethod
+    def of(cls, value):
+        """Return a row for the normalised org-id `value` (its prefix is its first two parts)."""
+        country, scheme, identifier = value.split("-", 2)
+        return cls(scheme=f"{country}-{scheme}", identifier=identifier, value=value)
+
+
+class Identified:
+    """A body with org-ids: `org_ids` reads and sets them as sorted normalised values."""
+
+    @property
+    def org_ids(self):
+        """Return the body's normalised org-ids, sorted."""
+        return sorted(row.value for row in self.identifiers)
+
+    @org_ids.setter
+    def org_ids(self, values):
+        # Keep the rows of the values kept: deleting and re-inserting one value in one flush
+        # would meet the unique constraint before the delete.
+        wanted = set(values or ())
+        if wanted == {row.value for row in self.identifiers}:
+            return
+        kept = [row for row in self.identifiers if row.value in wanted]
+        have = {row.value for row in kept}
+        self.identifiers = kept + [OrgId.of(v) for v in sorted(wanted - have)]
+
+
+class Organisation(Identified, Timestamped, Base):
     """An LIO, the council or another VCS body; users belong to one."""
 
     __tablename__ = "organisations"
@@ -135,6 +190,10 @@ class Organisation(Timestamped, Base):
     kind: Mapped[str | None] = mapped_column(String(40))
     # A trusted organisation's groups need no approval.
     trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    identifiers: Mapped[list["OrgId"]] = relationship(
+        cascade="all, delete-orphan", order_by="OrgId.value", passive_deletes=True
+    )
 
 
 class User(Timestamped, Base):
@@ -215,7 +274,7 @@ service_categories = Table(
 )
 
 
-class CommunityGroup(Timestamped, Base):
+class CommunityGroup(Identified, Timestamped, Base):
     """A community group; its ward is derived from `geom` when saved, never typed in."""
 
     __tablename__ = "community_groups"
@@ -271,6 +330,9 @@ class CommunityGroup(Timestamped, Base):
     )
     wards_served: Mapped[list[Ward]] = relationship(
         secondary=group_wards_served, order_by=Ward.code
+    )
+    identifiers: Mapped[list["OrgId"]] = relationship(
+        cascade="all, delete-orphan", order_by="OrgId.value", passive_deletes=True
     )
 
 

@@ -9,6 +9,7 @@ from mapper.store import db
 from mapper.store.models import (
     Category,
     CommunityGroup,
+    OrgId,
     Postcode,
     Service,
     Ward,
@@ -121,6 +122,7 @@ def public_filter(
     statuses=("active",),
     organisation_id=None,
     lonlat_boxes=(),
+    org_id=None,
 ):
     """Return the WHERE clauses choosing the groups or services (active by default) that match.
 
@@ -128,7 +130,8 @@ def public_filter(
     same clauses serve a page and its count. With `organisation_id`, records that are not
     active are those of that organisation only. `lonlat_boxes` keeps the records whose
     geometry intersects one of them (exact, as OGC API – Features asks). A search by box finds
-    only the groups published at their exact point.
+    only the groups published at their exact point. `org_id` (normalised) keeps the groups
+    that carry it.
     """
     clauses = [model.status.in_(statuses)]
     if (lonlat_box or lonlat_boxes) and model is CommunityGroup:
@@ -153,7 +156,14 @@ def public_filter(
                 .where(Category.slug.in_(categories))
             )
         )
+    if org_id is not None and model is CommunityGroup:
+        clauses.append(with_org_id(org_id))
     return clauses
+
+
+def with_org_id(org_id):
+    """Return the clause keeping the groups that carry the normalised org-id `org_id`."""
+    return CommunityGroup.id.in_(select(OrgId.group_id).where(OrgId.value == org_id))
 
 
 def public_records(session, model, after=0, limit=100, **filters):
@@ -161,11 +171,15 @@ def public_records(session, model, after=0, limit=100, **filters):
     query = (
         select(model)
         .where(*public_filter(session, model, **filters), model.id > after)
-        .options(selectinload(model.categories), selectinload(model.ward))
+        .options(selectinload(model.categories), selectinload(model.ward), *_identifiers(model))
         .order_by(model.id)
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def _identifiers(model):
+    return [selectinload(model.identifiers)] if hasattr(model, "identifiers") else []
 
 
 def count_public(session, model, **filters):

@@ -243,6 +243,22 @@ def trust_organisation(organisation_id):
     return redirect(url_for("admin.organisation_page", organisation_id=organisation.id))
 
 
+@admin.post("/organisations/<int:organisation_id>/org-ids")
+@admin_required
+def set_org_ids(organisation_id):
+    """Set an organisation's org-ids (GB-CHC-1234567; GB-COH-01234567)."""
+    session = get_session()
+    organisation = organisations.get_organisation(session, organisation_id)
+    try:
+        organisations.set_org_ids(
+            session, current_user(), organisation, request.form.get("org_ids", "")
+        )
+    except Invalid as error:
+        return _organisation_page(organisation, _errors(error), error.status)
+    flash(f"{organisation.name}'s org-ids are saved.")
+    return redirect(url_for("admin.organisation_page", organisation_id=organisation.id))
+
+
 @admin.post("/organisations/<int:organisation_id>/move")
 @admin_required
 def move_groups(organisation_id):

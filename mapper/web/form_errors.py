@@ -21,6 +21,7 @@ LABELS = {
     "contact": "Public contact",
     "meeting_times": "When the group meets",
     "charity_number": "Charity number",
+    "org_ids": "Org-ids",
     "wards_served": "Other wards",
     "location_precision": "Where the public may see the group",
     "reason": "Reason",

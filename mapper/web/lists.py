@@ -169,7 +169,12 @@ def _render_queue(status=200, errors=None):
     )
     similar = {
         g.id: duplicates.likely_duplicates(
-            session, g.name, groups.group_snapshot(g)["lonlat"], exclude_id=g.id
+            session,
+            g.name,
+            groups.group_snapshot(g)["lonlat"],
+            exclude_id=g.id,
+            website=g.website,
+            org_ids=g.org_ids,
         )
         for g in found.groups
     }

@@ -78,6 +78,8 @@ def _form_data(form, group=None):
         categories=form.getlist("categories"),
         wards_served=form.getlist("wards_served"),
     )
+    if "org_ids" in form:  # a form without the field keeps them as they are
+        data["org_ids"] = form["org_ids"]
     if form.get("location_precision"):  # else as it was (exact, for a new group)
         data["location_precision"] = form["location_precision"]
     source = form.get("location_from")
@@ -96,6 +98,7 @@ def _form_data(form, group=None):
 def _values_of(group):
     """The form values that show a stored group."""
     values = groups.group_snapshot(group)
+    values["org_ids"] = "; ".join(values["org_ids"])
     lon, lat = values.pop("lonlat")
     return {**{k: v or "" for k, v in values.items()}, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"}
 

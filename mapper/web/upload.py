@@ -52,6 +52,7 @@ TARGET_LABELS = {
     "contact_public": "Public contact",
     "meeting_times": "When it meets",
     "charity_number": "Charity number",
+    "org_ids": "Org-ids (such as GB-CHC-1234567; separate several with ;)",
     "external_id": "Your reference (id)",
     "status": "Status",
     "wards_served": "Other wards it works in",
@@ -75,6 +76,7 @@ TEMPLATE = {
     "contact": "hello@larkspur.example",
     "meeting_times": "Thursdays 14:00",
     "charity_number": "",
+    "org_ids": "",
     "id": "LK-001",
 }
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from mapper.core.analysis import compute_gaps
 from mapper.store import db
-from mapper.store.models import Service
+from mapper.store.models import Organisation, Service
 from tests.api.test_openreferral import directory  # noqa: F401 (a fixture)
 from tests.conftest import make_app, new_postgis_database
 from tests.factories import two_wards
@@ -321,3 +321,26 @@ def test_a_service_with_fields_of_the_wrong_type_is_rejected_not_a_crash(
     assert result.exit_code == 1, result.output
     assert "page 1, service 2: is not a well-formed Open Referral service" in result.output
     assert set(stored(session)) == {"Food Share East"}
+
+
+def test_a_service_is_linked_to_the_stored_organisation_sharing_its_org_id(
+    app, session, tmp_path, examples
+):
+    two_wards(session)
+    council = Organisation(name="Testshire Council")
+    council.org_ids = ["GB-COH-01234567"]  # the example's GB-COH 1234567, normalised
+    session.add(council)
+    session.commit()
+    known, _ = variant(examples, "Food Share East", EAST, "food-support")
+    unknown, _ = variant(examples, "Counselling West", WEST, "mental-health-wellbeing")
+    unknown["organization"]["organization_identifiers"] = [
+        {"identifier_scheme": "GB-COH", "identifier": "7654321"},
+        {"identifier_scheme": "XX-TAX", "identifier": "not ours"},  # left out, not an error
+    ]
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"contents": [known, unknown], "total_pages": 1, "page_number": 1}))
+    result = run(app, "import-openreferral", page, "--source", "council")
+    assert result.exit_code == 0, result.output
+    services = stored(session)
+    assert services["Food Share East"].organisation_id == council.id
+    assert services["Counselling West"].organisation_id is None

@@ -58,6 +58,7 @@ def test_every_field_is_stored(session, people):
         meeting_times="Saturdays 10:00",
         charity_number="1234567",
         wards_served=["e05000001"],
+        org_ids=["gb-chc-1234567", "GB-COH-1234567"],
     )
     group, _ = groups.register_group(session, people["trusted"], data)
     assert groups.group_snapshot(group) == {
@@ -73,6 +74,7 @@ def test_every_field_is_stored(session, people):
         "categories": ["environment-green-space", "food-support"],
         "wards_served": ["E05000001"],
         "location_precision": "exact",
+        "org_ids": ["GB-CHC-1234567", "GB-COH-01234567"],
         "lonlat": [-2.05, 53.45],  # lon/lat wins over the postcode
     }
 

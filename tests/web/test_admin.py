@@ -154,6 +154,23 @@ def test_an_admin_unlocks_a_locked_account(client, session, people):
     sign_in(client, ed.email)  # at once
 
 
+def test_an_admin_sets_an_organisations_org_ids_and_a_bad_one_is_named(client, session, people):
+    lio = people["ed"].organisation
+    as_admin(client, people)
+    url = f"/admin/organisations/{lio.id}"
+    sent = {"org_ids": "gb-chc-1234567; GB-COH-1234567"}
+    assert post_form(client, url + "/org-ids", sent, url).status_code == 302
+    session.expire_all()
+    assert lio.org_ids == ["GB-CHC-1234567", "GB-COH-01234567"]
+    assert 'value="GB-CHC-1234567; GB-COH-01234567"' in client.get(url).get_data(as_text=True)
+    event = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "organisations"))
+    assert [e.changes["org_ids"]["to"] for e in event] == [["GB-CHC-1234567", "GB-COH-01234567"]]
+    bad = post_form(client, url + "/org-ids", {"org_ids": "GB-CHC-12X"}, url)
+    assert bad.status_code == 422 and "GB-CHC-12X" in bad.get_data(as_text=True)
+    session.expire_all()
+    assert lio.org_ids == ["GB-CHC-1234567", "GB-COH-01234567"]
+
+
 def test_organisations_list_trust_and_move_groups(client, session, people):
     two_wards(session)
     cvs, lio = people["tess"].organisation, people["ed"].organisation

@@ -19,6 +19,16 @@ def people(session):
     return four_users(session)
 
 
+def test_the_form_stores_org_ids_and_the_edit_form_shows_them(client, session, people):
+    sign_in(client, "admin@council.example")
+    sent = form(org_ids="gb-chc-1234567; GB-COH-1234567")
+    assert post_form(client, "/groups/new", sent).status_code == 302
+    group = session.scalar(select(CommunityGroup))
+    assert group.org_ids == ["GB-CHC-1234567", "GB-COH-01234567"]
+    page = client.get(f"/groups/{group.id}/edit").get_data(as_text=True)
+    assert 'value="GB-CHC-1234567; GB-COH-01234567"' in page
+
+
 def form(**changes):
     data = {
         "name": "Allotment Society",
@@ -95,6 +105,7 @@ def test_a_group_can_be_placed_by_clicking_the_map(client, session, people):
         ({"lon": "0.5", "lat": "51.5"}, "location", "The place is outside the wards we cover"),
         ({"kind": "club"}, "kind", "Choose a kind of group from the list"),
         ({"charity_number": "12"}, "charity_number", "Enter a charity number, like 1234567"),
+        ({"org_ids": "GB-CHC-1234567; GB-CHC-12"}, "org_ids", "Org-ids &#39;GB-CHC-12&#39; is not"),
         ({"name": "n" * 301}, "name", "Name of the group must be 300 characters or fewer"),
     ],
 )
