@@ -104,4 +104,6 @@ def test_a_locked_account_answers_like_a_wrong_password_and_its_owner_gets_a_mai
     guess = post_form(client, "/sign-in", {"email": "ed@example.org", "password": "a guess"})
     assert right.status_code == guess.status_code == 422
     assert "told by email" in right.get_data(as_text=True)
-    assert right.get_data(as_text=True).count("locked") == guess.get_data(as_text=True).count("locked")
+    assert right.get_data(as_text=True).count("locked") == guess.get_data(as_text=True).count(
+        "locked"
+    )
