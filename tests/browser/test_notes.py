@@ -29,7 +29,7 @@ def test_a_note_is_posted_replied_to_and_resolved(live_server, page, session, ba
 
     # Sent empty, the form says what is missing and the focus goes to the summary.
     p.get_by_role("button", name="Post the note").click()
-    p.wait_for_function("document.activeElement.classList.contains('error-summary')")
+    p.wait_for_function("() => document.activeElement.classList.contains('error-summary')")
     assert p.locator('.error-summary a[href="#text"]').count() == 1
     assert p.title().startswith("Error:")
     page.screenshot(f"note-form-errors-{backend}")
