@@ -8,7 +8,7 @@ demo:  ## set up, load the fictional demo borough and serve it at http://127.0.0
 
 test:  ## install what the tests need, then run the whole suite on SpatiaLite and PostGIS
 	scripts/setup.sh --test
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n auto --dist loadfile  # one worker per core, a test file to a worker
 
 # Not one of README's two: regenerate requirements.lock after changing setup.cfg's dependencies
 # (add UPGRADE=--upgrade to take the newest releases allowed).
