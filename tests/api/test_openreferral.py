@@ -285,7 +285,8 @@ def test_record_ids_round_trip_and_reject_other_uuids():
 
 
 @pytest.mark.parametrize(
-    "service_id", ["nope", "12", "00000000-0000-0000-0000-000000000000", str(uuid.uuid4())]
+    "service_id",
+    ["nope", "12", "00000000-0000-0000-0000-000000000000", "466fe5d5-fab8-4d2c-b19c-9a79bf25e0ab"],
 )
 def test_unknown_service_ids_are_404(client, directory, service_id):
     assert client.get(f"/openreferral/services/{service_id}").status_code == 404
