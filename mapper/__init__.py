@@ -24,6 +24,7 @@ def create_app(overrides=None):
         packs,
         pages,
         passwords,
+        places,
         review,
         signin,
         tokens,
@@ -66,6 +67,7 @@ def create_app(overrides=None):
     notes.init_app(app)
     review.init_app(app)
     packs.init_app(app)
+    places.init_app(app)
     admin.init_app(app)
     audit_log.init_app(app)
     tokens.init_app(app)
