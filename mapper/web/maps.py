@@ -29,6 +29,7 @@ def map_assets():
         vendor_url("leaflet", "leaflet.js"),
         vendor_url("markercluster", "leaflet.markercluster.js"),
         url_for("static", filename="js/map.js"),
+        url_for("static", filename="js/map-find.js"),
     ]
     styles = [
         vendor_url("leaflet", "leaflet.css"),
@@ -123,6 +124,9 @@ REACH_CLASSES = [
     ("0", "Under 20%", "#993404", "Fewer than one in five residents are within reach"),
 ]
 NO_DATA_COLOUR = "#969696"
+# Clusters of groups (static/css/site.css): near black with a white ring, far from every ward
+# colour above, so a cluster never reads as a class of the choropleth.
+CLUSTER_COLOUR = "#1b1f24"
 
 
 def legend(classes):

@@ -455,7 +455,7 @@ var CommunityMap = (function () {
     var inner = element("div");
     inner.appendChild(element("span", count.toLocaleString("en-GB")));
     var marker = L.marker([cluster[1], cluster[0]], {
-      title: label,
+      title: label, count: count, noun: noun,
       icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " server-cluster", iconSize: [40, 40] })
     });
     marker.on("add", function () {
@@ -749,7 +749,9 @@ var CommunityMap = (function () {
   var PAGES = { home: startHome, ward: startWard, group: startGroup };
 
   function start(map, options) {
-    return PAGES[options.page](map, options);
+    var drawn = PAGES[options.page](map, options);
+    if (window.MapFind) MapFind.start(map, options);  // search, labels, keyboard (map-find.js)
+    return drawn;
   }
 
   return { start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll, focusable: focusable, facts: facts };

@@ -1,6 +1,8 @@
 """The map's colours: colour-blind readers can tell every class apart, in order."""
 
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +85,27 @@ def test_every_class_has_a_text_label_and_a_description():
 def test_the_key_names_every_class_and_priority_the_analysis_gives():
     assert [value for value, *_ in maps.ACTIVITY_CLASSES] == list(analysis.ACTIVITY_CLASSES)
     assert {value for value, *_ in maps.PRIORITIES} == set(analysis.PRIORITIES)
+
+
+CLUSTER_DISTANCE = 25  # a cluster is further from every ward colour than classes from each other
+
+
+@pytest.mark.parametrize("vision", SIMULATIONS)
+def test_clusters_cannot_be_mistaken_for_a_class_of_any_ward_colouring(vision):
+    ward_colours = [
+        colour
+        for classes in (maps.ACTIVITY_CLASSES, maps.PRIORITIES, maps.REACH_CLASSES)
+        for _, _, colour, _ in classes
+    ] + [maps.NO_DATA_COLOUR]
+    for colour in ward_colours:
+        distance = np.linalg.norm(seen(maps.CLUSTER_COLOUR, vision) - seen(colour, vision))
+        assert distance >= CLUSTER_DISTANCE, (colour, vision, distance)
+
+
+def test_the_stylesheet_draws_every_cluster_in_the_cluster_colour():
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "site.css").read_text()
+    rule = re.search(r"\.marker-cluster-small div, [^{]*\{([^}]*)\}", css)
+    assert rule, "site.css has no rule for the clusters' discs"
+    assert f"background-color: {maps.CLUSTER_COLOUR};" in rule.group(1)
+    assert ".marker-cluster-medium div" in rule.group(0)
+    assert ".marker-cluster-large div" in rule.group(0)
