@@ -4,8 +4,9 @@
 "use strict";
 
 var MapFind = (function () {
-  var LABEL_ZOOM = 12;  // ward names from this zoom in (a borough fills the map about here)
-  var LABEL_HEIGHT = 18, LABEL_CHAR = 7;  // px: the box a label takes, for keeping them apart
+  var LABEL_ZOOM = 9;  // no ward names further out than this: too many wards to ask for
+  var LABEL_CHAR = 6;  // px: the narrowest a letter of a label is, to skip wards far too small
+  var LABEL_FILL = 0.7;  // a ward is named when it is about this much wider than its name
 
   // Room for the zoom buttons (top left) and the attribution and scale (bottom) around a
   // popup the map pans to: the controls never cover a popup's title.
@@ -97,24 +98,29 @@ var MapFind = (function () {
     return query;
   }
 
+  /* Write the names biggest ward first, each where it fits: inside the map, wider than the
+     ward is not, and clear of the names already written (measured as drawn). */
   function drawLabels(map, layer, rows) {
     layer.clearLayers();
-    var placed = [], size = map.getSize();
+    var placed = [], size = map.getSize(), origin = map.getContainer().getBoundingClientRect();
+    var metresPerPixel = 156543.034 * Math.cos(map.getCenter().lat * Math.PI / 180) / Math.pow(2, map.getZoom());
     rows.forEach(function (row) {
-      var at = map.latLngToContainerPoint([row[3], row[2]]);
-      var half = { x: (row[1].length * LABEL_CHAR + 10) / 2, y: LABEL_HEIGHT / 2 };
-      var box = { left: at.x - half.x, right: at.x + half.x, top: at.y - half.y, bottom: at.y + half.y };
-      if (box.left < 0 || box.top < 0 || box.right > size.x || box.bottom > size.y) return;
-      var clash = placed.some(function (p) {
-        return box.left < p.right && p.left < box.right && box.top < p.bottom && p.top < box.bottom;
-      });
-      if (clash) return;
-      placed.push(box);
+      var wardPixels = Math.sqrt(Math.max(row[4] || 0, 0)) * 1000 / metresPerPixel;
+      if (wardPixels < (row[1].length * LABEL_CHAR + 10) * LABEL_FILL) return;  // far too small
       var text = element("span", row[1], "ward-label-text");
-      layer.addLayer(L.marker([row[3], row[2]], {
+      var label = L.marker([row[3], row[2]], {
         pane: "wardLabels", interactive: false, keyboard: false,
         icon: L.divIcon({ className: "ward-label", html: text, iconSize: null })
-      }));
+      });
+      layer.addLayer(label);
+      var r = text.getBoundingClientRect();
+      var box = { left: r.left - origin.left - 2, right: r.right - origin.left + 2, top: r.top - origin.top - 1, bottom: r.bottom - origin.top + 1 };
+      var clash = box.left < 0 || box.top < 0 || box.right > size.x || box.bottom > size.y ||
+        r.width * LABEL_FILL > wardPixels ||
+        placed.some(function (p) {
+          return box.left < p.right && p.left < box.right && box.top < p.bottom && p.top < box.bottom;
+        });
+      if (clash) layer.removeLayer(label); else placed.push(box);
     });
     map.getContainer().setAttribute("data-labels", String(placed.length));
   }
