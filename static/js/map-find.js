@@ -239,7 +239,8 @@ var MapFind = (function () {
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], animate: false, maxZoom: 16 });
     return drawnWard(map, answer.ward_code).then(function (path) {
       if (path) {
-        path.focus({ preventScroll: false });
+        path.focus({ preventScroll: true });
+        map.getContainer().scrollIntoView({ block: "nearest" });
         say(message + " It is selected on the map: press Enter for its figures.");
       } else {
         say(message);
