@@ -287,3 +287,21 @@ def test_on_a_ward_page_escape_returns_to_the_neighbouring_ward(live_server, pag
     find(p, "TS1 1AA")
     status(p, "That is this ward")
     assert_clean(page)
+
+
+def test_a_councils_tiles_are_drawn_under_the_wards_with_their_attribution(
+    app, live_server, page, session
+):
+    # The app's own favicon stands in for the council's tile server: a real image, no internet.
+    app.config.update(
+        TILE_URL=live_server + "/static/favicon.svg?{z}/{x}/{y}",
+        TILE_ATTRIBUTION="Contains OS data © Crown copyright and database rights 2026",
+    )
+    with_postcode(session)
+    p = page.page
+    open_page(page, live_server + "/?la=E08000099")
+    p.wait_for_selector("img.leaflet-tile-loaded")
+    attribution = p.locator(".leaflet-control-attribution").inner_text()
+    assert "Contains OS data © Crown copyright and database rights 2026" in attribution
+    assert serious_accessibility_violations(p) == []
+    assert_clean(page)
