@@ -76,11 +76,11 @@ var MapFind = (function () {
       }
       if (count === null) return;
       var near = wardNear(map, layer.getLatLng(), state.labels);
-      var label = count.toLocaleString("en-GB") + " " + noun + (near ? " near " + near : "") + ": zoom in";
+      var what = count === 1 ? noun.replace(/s$/, "") : noun;
+      var label = count.toLocaleString("en-GB") + " " + what + (near ? " near " + near : "") + ": zoom in";
       node.setAttribute("aria-label", label);
       node.setAttribute("title", label);
       node.setAttribute("role", "button");
-      node.setAttribute("data-name", label);
     });
   }
 
