@@ -305,3 +305,32 @@ def test_a_councils_tiles_are_drawn_under_the_wards_with_their_attribution(
     assert "Contains OS data © Crown copyright and database rights 2026" in attribution
     assert serious_accessibility_violations(p) == []
     assert_clean(page)
+
+
+def test_a_popup_opened_in_the_corner_pans_clear_of_the_map_controls(live_server, page, session):
+    with_postcode(session)
+    p = page.page
+    open_page(page, live_server + "/?la=E08000099")
+    p.get_by_label("Community groups").uncheck()
+    p.evaluate(
+        f"""() => {{ const m = {MAP};
+          m.setView([53.55, -2.0], 13, {{animate: false}});
+          m.eachLayer(l => {{
+            if (l.feature && l.feature.properties.ward_code === "E05000003")
+              l.openPopup(m.containerPointToLatLng([30, 20]));
+          }}); }}"""
+    )
+    popup_heading(p, "Northmoor")
+    # Polled: true once the map has panned the popup clear of every control.
+    p.wait_for_function(
+        """() => {
+          const h = document.querySelector('.leaflet-popup-content h2').getBoundingClientRect();
+          const map = document.querySelector('.folium-map').getBoundingClientRect();
+          if (h.top < map.top || h.left < map.left) return false;
+          return [...document.querySelectorAll('.leaflet-control')].every(c => {
+            const r = c.getBoundingClientRect();
+            return r.right <= h.left || h.right <= r.left || r.bottom <= h.top || h.bottom <= r.top;
+          });
+        }"""
+    )
+    assert_clean(page)
