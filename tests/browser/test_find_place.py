@@ -198,6 +198,12 @@ def test_clusters_say_how_many_groups_and_near_which_ward(live_server, page, ses
         "() => getComputedStyle(document.querySelector('.marker-cluster div')).backgroundColor"
     )
     assert fill == "rgb(27, 31, 36)"
+    # A group's own marker says it is a group.
+    p.evaluate(f"() => {MAP}.setView([53.47, -2.05], 18, {{animate: false}})")
+    p.wait_for_function(
+        "() => [...document.querySelectorAll('img.leaflet-marker-icon')]"
+        ".some(m => m.getAttribute('aria-label') === 'Community group: ' + m.alt)"
+    )
 
 
 def test_ward_names_are_written_on_the_map_apart_when_zoomed_in(live_server, page, session):
@@ -286,6 +292,8 @@ def test_on_a_ward_page_escape_returns_to_the_neighbouring_ward(live_server, pag
     assert focused_ward(p) == "E05000003"
     find(p, "TS1 1AA")
     status(p, "That is this ward")
+    find(p, "northmoor")  # another ward: its profile
+    p.wait_for_url("**/wards/E05000003")
     assert_clean(page)
 
 
