@@ -342,3 +342,22 @@ def test_a_popup_opened_in_the_corner_pans_clear_of_the_map_controls(live_server
         }"""
     )
     assert_clean(page)
+
+
+def test_a_ward_page_skips_to_its_map_groups_and_downloads(live_server, page, session):
+    with_postcode(session)
+    p = page.page
+    open_page(page, live_server + "/wards/E05000002")
+    p.keyboard.press("Tab")
+    assert p.evaluate("() => document.activeElement.textContent") == "Skip to main content"
+    for name, target in (
+        ("Skip to the map", "map"),
+        ("Skip to the groups", "ward-groups"),
+        ("Skip to the downloads", "downloads"),
+    ):
+        p.keyboard.press("Tab")
+        assert p.evaluate("() => document.activeElement.textContent") == name
+        p.keyboard.press("Enter")
+        p.wait_for_function("id => document.activeElement.id === id", arg=target)
+        p.evaluate("() => document.activeElement.blur()")
+        p.locator(f'a.skip-link:has-text("{name}")').focus()
