@@ -1,0 +1,35 @@
+"""Blueprint `services`: a service's public page, `/services/<id>`, as groups have theirs."""
+
+from flask import Blueprint, render_template
+
+from mapper.errors import NotFound
+from mapper.io import exports
+from mapper.store.db import get_session
+from mapper.web import mapdata, public_text
+
+services = Blueprint("services", __name__)
+
+
+@services.get("/services/<int:service_id>")
+def service_page(service_id):
+    """A service's public page: active services only, public fields only."""
+    service = mapdata.public_service(get_session(), service_id)
+    if service is None:
+        raise NotFound(f"There is no public service {service_id}.")
+    properties = exports.service_properties(service)
+    website = properties["website"] or ""
+    return render_template(
+        "service.html",
+        service=properties,
+        organisation=service.provider or (service.organisation and service.organisation.name),
+        place_name=service.place_name,
+        categories=[c.name for c in service.categories],
+        website_is_link=website.lower().startswith(("http://", "https://")),
+        listed_on=public_text.long_date(service.created_at),
+        updated_on=public_text.long_date(service.updated_at),
+    )
+
+
+def init_app(app):
+    """Register the services' pages."""
+    app.register_blueprint(services)
