@@ -374,6 +374,9 @@ def ward_page(code):
     }
     user = current_user()
     recorded = decisions.visible_decisions(session, user, ward_codes=[ward.code])
+    scope = {f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
+    shown_notes = notes.visible_notes(session, user, **scope)
+    elsewhere = [note for note in shown_notes if note.ward_code != ward.code]
     return render_map_page(
         "ward.html",
         parts,
@@ -383,11 +386,12 @@ def ward_page(code):
         nearby_metres=mapdata.NEARBY_METRES,
         decisions=recorded,
         actions=DECISION_ACTIONS,
-        notes=notes.visible_notes(
-            session, user, **{f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
+        notes=[note for note in shown_notes if note.ward_code == ward.code],
+        notes_elsewhere=ward_list(
+            "notes_page",
+            lambda p: (len(elsewhere), elsewhere[(p - 1) * limit : p * limit]),
         ),
         partner=notes.is_partner(user),
-        notes_limit=mapdata.LIST_LIMIT,
         follows=notes.follows(session, user, ward.code),
         notes_downloads=notes_downloads(ward) if notes.is_partner(user) else [],
         extra_styles=[url_for("static", filename="css/forms.css")]
