@@ -31,7 +31,14 @@ def test_a_ward_pages_its_groups_and_a_service_has_its_page(live_server, page, s
     assert p.get_by_role("link", name="Group 00").count() == 0
     page.screenshot(f"ward-groups-page-2-{backend}")
 
-    p.get_by_role("link", name="Warm Space").click()
+    # The service's popup on the map links to its page, as the list does.
+    p.locator('path.leaflet-interactive[stroke="#5b2a86"]').first.click()
+    p.locator(".leaflet-popup-content h2", has_text="Warm Space").wait_for()
+    p.locator(".leaflet-popup-content").get_by_role("link", name="More about this service").click()
+    p.get_by_role("heading", name="Warm Space", level=1).wait_for()
+    p.go_back()
+    p.wait_for_selector(".folium-map[data-loaded=true]")
+    p.locator("#services").get_by_role("link", name="Warm Space").click()
     p.get_by_role("heading", name="Warm Space", level=1).wait_for()
     assert p.get_by_role("link", name="warm@libraries.example").get_attribute("href") == (
         "mailto:warm@libraries.example"
