@@ -31,35 +31,48 @@ def capitalised(text):
     return text[:1].upper() + text[1:]
 
 
-# How a comparison reads: (more, most, less, least); distances are further and nearer.
-AMOUNT_WORDS = ("higher", "highest", "lower", "lowest")
-DISTANCE_WORDS = ("further", "furthest", "nearer", "nearest")
+# How a comparison reads: more and less than some wards, and at either end ({wards}: "the 32
+# wards in Trafford", {place}: "Trafford"). Distances are further and nearer.
+AMOUNT_WORDS = {
+    "more": "higher",
+    "less": "lower",
+    "most": "the highest of {wards}",
+    "least": "the lowest of {wards}",
+    "joint most": "joint highest ({with_others}) of {wards}",
+    "joint least": "joint lowest ({with_others}) of {wards}",
+}
+DISTANCE_WORDS = {
+    "more": "further",
+    "less": "nearer",
+    "most": "further than in any other ward in {place}",
+    "least": "nearer than in any other ward in {place}",
+    "joint most": "joint furthest ({with_others}) of {wards}",
+    "joint least": "joint nearest ({with_others}) of {wards}",
+}
 
 
 def compared(value, others, place, words=AMOUNT_WORDS):
     """Return `value` set against `others` in words: 'lower than 80% of the other wards in
     Trafford', 'the highest of the 32 wards in Trafford', 'joint lowest (with 2 others) of
     the 32 wards…', 'the same as every other ward…'; None when there is nothing to compare."""
-    more, most, less, least = words
     others = [v for v in others if not is_missing(v)]
     if is_missing(value) or not others:
         return None
     above = sum(1 for v in others if v > value)
     below = sum(1 for v in others if v < value)
     level = len(others) - above - below
-    wards = f"the {amount(len(others) + 1)} wards in {place}"
     if above == below == 0:
         every = "the other ward" if len(others) == 1 else "every other ward"
         return f"the same as {every} in {place}"
     if above == 0 or below == 0:
-        extreme = most if above == 0 else least
-        if level == 0:
-            return f"the {extreme} of {wards}"
-        return f"joint {extreme} (with {plural(level, 'other')}) of {wards}"
-    side, count = (less, above) if above >= below else (more, below)
+        end = ("joint " if level else "") + ("most" if above == 0 else "least")
+        wards = f"the {amount(len(others) + 1)} wards in {place}"
+        with_others = f"with {plural(level, 'other')}"
+        return words[end].format(wards=wards, place=place, with_others=with_others)
+    side, count = ("less", above) if above >= below else ("more", below)
     # Neither 0% nor 100%: the ward is at neither end, so never say it is.
     percent = min(99, max(1, round(count / len(others) * 100)))
-    return f"{side} than {percent}% of the other wards in {place}"
+    return f"{words[side]} than {percent}% of the other wards in {place}"
 
 
 def imd_sentence(decile):

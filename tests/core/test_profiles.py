@@ -56,16 +56,17 @@ def test_a_figure_is_compared_with_the_other_wards(value, others, expected):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (0.1, "the nearest of the 4 wards in Trafford"),
-        (9.0, "the furthest of the 4 wards in Trafford"),
+        (0.1, "nearer than in any other ward in Trafford"),
+        (9.0, "further than in any other ward in Trafford"),
         (0.5, "nearer than 67% of the other wards in Trafford"),
         (2.0, "further than 67% of the other wards in Trafford"),
+        (0.2, "joint nearest (with 1 other) of the 4 wards in Trafford"),
+        (3.0, "joint furthest (with 1 other) of the 4 wards in Trafford"),
     ],
 )
 def test_a_distance_is_nearer_or_further_never_higher_or_lower(value, expected):
-    assert profiles.compared(value, [0.2, 1.0, 3.0], "Trafford", profiles.DISTANCE_WORDS) == (
-        expected
-    )
+    others = [0.2, 1.0, 3.0]
+    assert profiles.compared(value, others, "Trafford", profiles.DISTANCE_WORDS) == expected
 
 
 def test_the_nearest_group_figure_says_nearer_and_further():
@@ -75,11 +76,11 @@ def test_the_nearest_group_figure_says_nearer_and_further():
     sentence = by_key(profiles.figures(rows[0], rows, "Trafford"))["nearest_group_km"]["sentence"]
     assert sentence == (
         "The nearest active group is 4 km from the middle of the ward — "
-        "the furthest of the 4 wards in Trafford."
+        "further than in any other ward in Trafford."
     )
     rows[0]["nearest_group_km"] = 0.1
     sentence = by_key(profiles.figures(rows[0], rows, "Trafford"))["nearest_group_km"]["sentence"]
-    assert sentence.endswith("— the nearest of the 4 wards in Trafford.")
+    assert sentence.endswith("— nearer than in any other ward in Trafford.")
     assert "higher" not in sentence and "lower" not in sentence
 
 
