@@ -12,6 +12,7 @@ from mapper.errors import Invalid, NotFound
 from mapper.http import limits
 from mapper.store.db import get_session
 from mapper.store.models import CommunityGroup
+from mapper.web import form_errors
 
 report_pages = Blueprint("reports", __name__)
 
@@ -25,11 +26,13 @@ THANKS = "Thank you: your note has been sent to the people who keep this group's
 
 
 def _render(group, values, errors=None, status=200):
+    messages, summary = form_errors.for_form(errors or {})
     page = render_template(
         "reports/group.html",
         group=group,
         values=values,
-        errors=errors or {},
+        errors=messages,
+        summary=summary,
         choices=CHOICES,
         longest=reports.LONGEST_NOTE,
         styles=[url_for("static", filename="css/forms.css")],

@@ -65,6 +65,7 @@ def test_the_tell_us_form_works_from_the_keyboard(live_server, page, mail_app, s
     p.keyboard.press("Enter")
     p.get_by_role("heading", name="There is a problem").wait_for()
     assert serious_accessibility_violations(p) == []
+    page.screenshot(f"tell-us-errors-{backend}")
 
     p.get_by_label("Its details have changed").focus()
     p.keyboard.press("ArrowDown")  # to "It has closed or stopped meeting", checking it

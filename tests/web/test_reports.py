@@ -84,6 +84,18 @@ def test_bad_input_is_a_422_naming_the_field_and_sends_nothing(
     assert session.scalar(select(OutboxMail.id)) is None
 
 
+def test_an_empty_form_says_what_to_do_in_words(client, session, walkers):
+    response = _send(client, walkers, {"what": "", "note": "", "email": "x"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for words in (
+        "Choose what has happened",
+        "Tell us what has changed",
+        "Enter an email address like name@example.org",
+    ):
+        assert html.count(words) == 2, words  # in the summary and beside the field
+
+
 def test_a_note_no_database_can_store_is_a_400_naming_it(client, session, walkers):
     response = _send(client, walkers, {**NOTE, "note": "a\x00b"})
     assert response.status_code == 400 and "note" in response.get_data(as_text=True)
