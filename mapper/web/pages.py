@@ -306,6 +306,10 @@ def notes_downloads(ward):
     ]
 
 
+# The query parameters choosing the page of each list of a ward's page.
+WARD_LIST_PAGES = ("groups_page", "serving_page", "nearby_page", "services_page", "notes_page")
+
+
 def ward_list(param, fetch, per_page=mapdata.LIST_LIMIT):
     """Return one page of a ward page's list, the page chosen by the `param` parameter:
     {count, rows, page, page_count, first, last, param}; `fetch(page)` gives (count, items).
@@ -374,15 +378,15 @@ def ward_page(code):
     }
     user = current_user()
     recorded = decisions.visible_decisions(session, user, ward_codes=[ward.code])
-    scope = {f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
-    shown_notes = notes.visible_notes(session, user, **scope)
+    notes_in = {f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
+    shown_notes = notes.visible_notes(session, user, **notes_in)
     elsewhere = [note for note in shown_notes if note.ward_code != ward.code]
     return render_map_page(
         "ward.html",
         parts,
         ward=ward,
         lists=lists,
-        list_args={k: v for k, v in request.args.items() if k.endswith("_page")},
+        list_args={k: v for k, v in request.args.items() if k in WARD_LIST_PAGES},
         nearby_metres=mapdata.NEARBY_METRES,
         decisions=recorded,
         actions=DECISION_ACTIONS,
