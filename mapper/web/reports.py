@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from mapper.core import reports
 from mapper.errors import Invalid, NotFound
-from mapper.http import limits
+from mapper.http import caching, limits
 from mapper.store.db import get_session
 from mapper.store.models import CommunityGroup
 from mapper.web import form_errors
@@ -38,7 +38,7 @@ def _render(group, values, errors=None, status=200):
         styles=[url_for("static", filename="css/forms.css")],
         scripts=[url_for("static", filename="js/forms.js")],
     )
-    return page, status
+    return page, status, {"Cache-Control": caching.PRIVATE_CACHE_CONTROL}  # it holds a token
 
 
 @report_pages.route("/groups/<int:group_id>/report", methods=["GET", "POST"])

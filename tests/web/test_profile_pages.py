@@ -173,3 +173,14 @@ def test_the_edit_link_is_shown_only_to_those_who_may_edit(app, session):
         response = client.get(f"/groups/{group.id}")
         assert (edit in response.get_data(as_text=True)) is shown, user.email
         assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_a_service_page_is_cached_as_public_reads_are_and_the_tell_us_form_is_not(client, session):
+    two_wards(session)
+    service = make_service(session, "Warm Space", (-2.05, 53.45))
+    group = make_group(session, "Walkers", (-2.05, 53.45))
+    first, second = (client.get(f"/services/{service.id}") for _ in range(2))
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert first.headers["ETag"]
+    form = client.get(f"/groups/{group.id}/report")
+    assert form.headers["Cache-Control"] == "private, no-store" and "X-Cache" not in form.headers
