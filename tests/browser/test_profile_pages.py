@@ -40,6 +40,8 @@ def test_a_ward_pages_its_groups_and_a_service_has_its_page(live_server, page, s
     p.wait_for_selector(".folium-map[data-loaded=true]")
     p.locator("#services").get_by_role("link", name="Warm Space").click()
     p.get_by_role("heading", name="Warm Space", level=1).wait_for()
+    p.wait_for_selector(".folium-map[data-loaded=true]")
+    assert p.locator('img.leaflet-marker-icon[alt="Warm Space"]').count() == 1  # on its map
     assert p.get_by_role("link", name="warm@libraries.example").get_attribute("href") == (
         "mailto:warm@libraries.example"
     )
