@@ -111,6 +111,7 @@ def deliver(session, settings, now=None):
             sent += 1
             with db.transaction(session):
                 row.sent_at, row.attempts = utcnow(), row.attempts + 1
+                row.reply_to = None  # a reader's address: kept no longer than needed
     return sent, failed
 
 
@@ -122,6 +123,7 @@ def _failed(session, row, error, max_attempts):
         row.next_attempt_at = utcnow() + timedelta(minutes=2**row.attempts)
         if row.attempts >= max_attempts:
             row.failed_at = utcnow()
+            row.reply_to = None
     log.warning(
         "mail %s (%r) not sent, attempt %s%s: %s",
         row.id,

@@ -136,9 +136,28 @@ def test_each_client_may_send_only_so_many_notes(app, client, session, walkers):
     assert len(session.scalars(select(OutboxMail)).all()) == 3 * 2  # two keepers each time
 
 
-def test_the_readers_address_is_kept_only_as_the_mails_reply_to(client, session, walkers):
+def test_the_readers_address_is_kept_only_as_the_mails_reply_to_until_it_is_sent(
+    app, client, session, walkers
+):
+    app.config["MAIL_BACKEND"] = "smtp"  # to nowhere: the messages wait in the outbox
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:9"
     _send(client, walkers, {**NOTE, "email": "reader@home.example"})
-    time.sleep(0.1)
+    session.expire_all()
     rows = session.scalars(select(OutboxMail)).all()
-    assert rows and all(r.reply_to == "reader@home.example" for r in rows)
+    assert len(rows) == 2 and all(r.sent_at is None for r in rows)
+    assert all(r.reply_to == "reader@home.example" for r in rows)
     assert all("reader@home.example" not in r.body_text + r.body_html for r in rows)
+
+
+def test_once_sent_the_readers_address_is_kept_nowhere(mail_app, client, session, walkers):
+    _, inbox = mail_app
+    _send(client, walkers, {**NOTE, "email": "reader@home.example"})
+    assert {m["Reply-To"] for m in inbox.wait_for(2)} == {"reader@home.example"}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        session.expire_all()
+        rows = session.scalars(select(OutboxMail)).all()
+        if all(r.sent_at for r in rows):
+            break
+        time.sleep(0.05)
+    assert rows and all(r.sent_at and r.reply_to is None for r in rows)
