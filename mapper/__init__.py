@@ -25,7 +25,10 @@ def create_app(overrides=None):
         pages,
         passwords,
         places,
+        public_text,
+        reports,
         review,
+        services,
         signin,
         tokens,
         upload,
@@ -73,6 +76,9 @@ def create_app(overrides=None):
     tokens.init_app(app)
     invitations.init_app(app)
     passwords.init_app(app)
+    public_text.init_app(app)
+    reports.init_app(app)
+    services.init_app(app)
     notifications.init_app(app)
     http_mail.init_app(app)
     cli.init_app(app)

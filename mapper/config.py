@@ -46,6 +46,7 @@ DEFAULTS = {
     # Rate limits per client address (Flask-Limiter's notation; ";" separates several).
     "RATE_LIMIT_SIGN_IN": "30 per minute;300 per day",
     "RATE_LIMIT_API_WRITE": "600 per minute",
+    "RATE_LIMIT_REPORT": "5 per hour;20 per day",  # "Tell us this has changed", anyone's
     "RATELIMIT_STORAGE_URI": None,  # None: counters in the app's own database
     # PostgreSQL timeouts, in seconds: a frozen database answers 503 within them, never hangs.
     "DATABASE_CONNECT_TIMEOUT": 5.0,
@@ -100,6 +101,7 @@ ENVIRONMENT_KEYS = (
     "RESET_MINUTES",
     "RATE_LIMIT_SIGN_IN",
     "RATE_LIMIT_API_WRITE",
+    "RATE_LIMIT_REPORT",
     "RATELIMIT_STORAGE_URI",
     "DATABASE_CONNECT_TIMEOUT",
     "DATABASE_STATEMENT_TIMEOUT",

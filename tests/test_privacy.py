@@ -32,7 +32,7 @@ from mapper.store.models import (
 )
 from mapper.store.notes import NoteReply, WardNote
 from tests.factories import make_token, make_user
-from tests.forms import sign_in, sign_out
+from tests.forms import post_form, sign_in, sign_out
 
 # Endpoints that serve files shipped with the app (scripts, styles, icons), not data.
 SHIPPED_FILES = {"static", "web.vendor"}
@@ -293,6 +293,13 @@ def test_signed_out_nothing_personal_or_hidden_appears_anywhere(app, client, ses
     assert "Quillfeather Partners Note" in ward_page
     # ... and signed out it is nowhere.
     sign_out(client)
+    # A reader tells of a change, giving their address: it is a mail's Reply-To, shown nowhere.
+    reported = session.scalars(select(CommunityGroup.id).where(CommunityGroup.status == "active"))
+    reported = reported.first()
+    note = {"what": "changed", "note": "Quillfeather moved", "email": "secret.reader@home.example"}
+    assert post_form(client, f"/groups/{reported}/report", note).status_code == 302
+    secrets["secret.reader@home.example"] = "a reader's address"
+    secrets["Quillfeather moved"] = "a reader's note"
     urls = public_urls(app, session)
     assert {"/", "/api/v1/groups", "/api/v1/wards", "/sign-in"} <= set(urls)
     assert f"/api/v1/groups/{stored['pending'].id}" in urls
@@ -318,6 +325,9 @@ def test_signed_out_nothing_personal_or_hidden_appears_anywhere(app, client, ses
     assert statuses["/"] == statuses["/api/v1/groups"] == statuses["/sign-in"] == 200
     assert statuses[f"/api/v1/groups/{stored['pending'].id}"] == 404
     assert sum(status == 200 for status in statuses.values()) > 2 * len(QUERIES)
+    # The services' pages and the tell-us form were read too.
+    service = session.scalars(select(Service.id).where(Service.status == "active")).first()
+    assert statuses[f"/services/{service}"] == statuses[f"/groups/{reported}/report"] == 200
     # The sensitive groups were published (so the walk read them), at their generalised place.
     answer = client.get("/api/v1/groups?limit=10000").get_json()["features"]
     published = {f["properties"]["name"]: f for f in answer}

@@ -26,17 +26,18 @@ CLAIM_MINUTES = 10  # a message being sent is not picked up by another sender me
 BATCH = 200
 
 
-def queue(session, to, subject, paragraphs, links=(), kind="essential", user=None):
+def queue(session, to, subject, paragraphs, links=(), kind="essential", user=None, reply_to=None):
     """Add a message to the outbox in the current transaction; return it.
 
     `kind` "notification" marks a non-essential mail: it is skipped (None) when `user`
-    has turned notifications off.
+    has turned notifications off. `reply_to` is the address an answer goes to.
     """
     if kind == "notification" and user is not None and not wants_notifications(session, user):
         return None
     links = [(label, BASE_MARK + url if url.startswith("/") else url) for label, url in links]
     message = OutboxMail(
         to_address=to,
+        reply_to=reply_to,
         subject=subject,
         body_text=mail_io.render_text(paragraphs, links),
         body_html=mail_io.render_html(subject, paragraphs, links),
@@ -97,7 +98,7 @@ def deliver(session, settings, now=None):
         base = (settings.get("BASE_URL") or "").rstrip("/")
         text, html = (body.replace(BASE_MARK, base) for body in (row.body_text, row.body_html))
         message = mail_io.build_message(
-            settings["MAIL_FROM"], row.to_address, row.subject, text, html
+            settings["MAIL_FROM"], row.to_address, row.subject, text, html, row.reply_to
         )
         try:
             mail_io.send(
@@ -110,6 +111,7 @@ def deliver(session, settings, now=None):
             sent += 1
             with db.transaction(session):
                 row.sent_at, row.attempts = utcnow(), row.attempts + 1
+                row.reply_to = None  # a reader's address: kept no longer than needed
     return sent, failed
 
 
@@ -121,6 +123,7 @@ def _failed(session, row, error, max_attempts):
         row.next_attempt_at = utcnow() + timedelta(minutes=2**row.attempts)
         if row.attempts >= max_attempts:
             row.failed_at = utcnow()
+            row.reply_to = None
     log.warning(
         "mail %s (%r) not sent, attempt %s%s: %s",
         row.id,

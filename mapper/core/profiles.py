@@ -19,23 +19,60 @@ def amount(value, decimals=1):
     return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def plural(count, one, many=None):
-    """Return a count with its noun, singular or plural."""
+def plural(count, one, many=None, none=None):
+    """Return a count with its noun, singular or plural; `none` is said for zero when given."""
+    if count == 0 and none is not None:
+        return none
     return f"{amount(count)} {one if count == 1 else (many or one + 's')}"
 
 
-def compared(value, others, place):
-    """Return e.g. 'lower than 80% of wards in Trafford' for `value` among `others`."""
+def capitalised(text):
+    """Return text with its first letter in capitals, the rest as it was."""
+    return text[:1].upper() + text[1:]
+
+
+# How a comparison reads: more and less than some wards, and at either end ({wards}: "the 32
+# wards in Trafford", {place}: "Trafford"). Distances are further and nearer.
+AMOUNT_WORDS = {
+    "more": "higher",
+    "less": "lower",
+    "most": "the highest of {wards}",
+    "least": "the lowest of {wards}",
+    "joint most": "joint highest ({with_others}) of {wards}",
+    "joint least": "joint lowest ({with_others}) of {wards}",
+}
+DISTANCE_WORDS = {
+    "more": "further",
+    "less": "nearer",
+    "most": "further than in any other ward in {place}",
+    "least": "nearer than in any other ward in {place}",
+    "joint most": "joint furthest ({with_others}) of {wards}",
+    "joint least": "joint nearest ({with_others}) of {wards}",
+}
+
+
+def compared(value, others, place, words=AMOUNT_WORDS):
+    """Return `value` set against `others` in words: 'lower than 80% of the other wards in
+    Trafford', 'the highest of the 32 wards in Trafford', 'joint lowest (with 2 others) of
+    the 32 wards…', 'the same as every other ward…'; None when there is nothing to compare."""
     others = [v for v in others if not is_missing(v)]
     if is_missing(value) or not others:
         return None
-    higher = sum(1 for v in others if v > value) / len(others)
-    lower = sum(1 for v in others if v < value) / len(others)
-    if higher == 0 and lower == 0:
-        return f"the same as every other ward in {place}"
-    if higher >= lower:
-        return f"lower than {round(higher * 100)}% of the other wards in {place}"
-    return f"higher than {round(lower * 100)}% of the other wards in {place}"
+    above = sum(1 for v in others if v > value)
+    below = sum(1 for v in others if v < value)
+    level = len(others) - above - below
+    if above == below == 0:
+        every = "the other ward" if len(others) == 1 else "every other ward"
+        return f"the same as {every} in {place}"
+    if above == 0 or below == 0:
+        end = ("joint " if level else "") + ("most" if above == 0 else "least")
+        wards = f"the {amount(len(others) + 1)} wards in {place}"
+        with_others = f"with {plural(level, 'other')}"
+        return words[end].format(wards=wards, place=place, with_others=with_others)
+    side, count = ("less", above) if above >= below else ("more", below)
+    # Neither 0% nor 100%: the ward is at neither end, so never say it is.
+    percent = min(99, max(1, round(count / len(others) * 100)))
+    return f"{words[side]} than {percent}% of the other wards in {place}"
 
 
 def imd_sentence(decile):
@@ -78,13 +115,16 @@ COMPARED = [
     ("population", "Residents", amount, lambda v: f"{amount(v)} residents",
      "Population figures have not been imported."),
     ("groups", "Community groups", amount,
-     lambda v: f"{plural(v, 'active group')} based in the ward", "No groups are counted."),
+     lambda v: plural(v, "active group", none="no active groups") + " based in the ward",
+     "No groups are counted."),
     ("groups_per_1k", "Groups per 1,000 residents", amount,
-     lambda v: f"{plural(v, 'group')} per 1,000 residents", "Needs population figures."),
+     lambda v: plural(v, "group", none="no groups") + " per 1,000 residents",
+     "Needs population figures."),
     ("services", "Services", amount,
-     lambda v: f"{plural(v, 'service')} based in the ward", "No services are counted."),
+     lambda v: plural(v, "service", none="no services") + " based in the ward",
+     "No services are counted."),
     ("services_per_1k", "Services per 1,000 residents", amount,
-     lambda v: f"{plural(v, 'service')} per 1,000 residents", None),
+     lambda v: plural(v, "service", none="no services") + " per 1,000 residents", None),
     ("coordinator_coverage", "Coordinator coverage", share,
      lambda v: f"{share(v)} of the ward's area is inside a Local Area Coordinator's patch",
      "No part of the ward is inside a Local Area Coordinator's patch."),
@@ -92,6 +132,8 @@ COMPARED = [
      lambda v: f"The nearest active group is {amount(v, 2)} km from the middle of the ward",
      "There are no active groups anywhere."),
 ]  # fmt: skip
+# The figures whose comparison reads as a distance: further and nearer, not higher and lower.
+COMPARED_WORDS = {"nearest_group_km": DISTANCE_WORDS}
 
 
 ORDER = [
@@ -136,13 +178,10 @@ def figures(row, rows, place, classes=None, reach=None):
             if missing is not None:
                 add(key, label, "not known" if key != "coordinator_coverage" else "none", missing)
             continue
-        comparison = compared(value, [r.get(key) for r in others], place)
-        add(
-            key,
-            label,
-            reads(value),
-            f"{says(value)} — {comparison}." if comparison else f"{says(value)}.",
-        )
+        words = COMPARED_WORDS.get(key, AMOUNT_WORDS)
+        comparison = compared(value, [r.get(key) for r in others], place, words)
+        said = capitalised(says(value))
+        add(key, label, reads(value), f"{said} — {comparison}." if comparison else f"{said}.")
 
     groups = row.get("groups") or 0
     serving = row.get("groups_serving") or 0
@@ -150,7 +189,7 @@ def figures(row, rows, place, classes=None, reach=None):
         "groups_serving",
         "Groups from elsewhere",
         amount(serving),
-        f"{plural(serving, 'group')} based in other wards "
+        f"{capitalised(plural(serving, 'group', none='no groups'))} based in other wards "
         f"{'says it works' if serving == 1 else 'say they work'} in this ward.",
     )
     stale = row.get("groups_stale") or 0

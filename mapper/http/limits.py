@@ -2,7 +2,8 @@
 
 The counters live in the app's own database (`store.ratelimits`, `mapperdb://`), so every
 worker and process shares them; RATELIMIT_STORAGE_URI may name another storage (`redis://…`).
-The limits come from the configuration (RATE_LIMIT_SIGN_IN, RATE_LIMIT_API_WRITE). A client
+The limits come from the configuration (RATE_LIMIT_SIGN_IN, RATE_LIMIT_API_WRITE,
+RATE_LIMIT_REPORT: readers' notes about a group). A client
 over a limit gets 429 with Retry-After. Clients are told apart by their address: behind a
 proxy, make `request.remote_addr` the client's (werkzeug's ProxyFix).
 """
@@ -24,6 +25,9 @@ TOO_MANY = "Too many requests from your address. Wait a little (see Retry-After)
 
 sign_in_limit = limiter.limit(
     _setting("RATE_LIMIT_SIGN_IN"), methods=["POST"], error_message=TOO_MANY
+)
+report_limit = limiter.limit(
+    _setting("RATE_LIMIT_REPORT"), methods=["POST"], error_message=TOO_MANY
 )
 api_write_limit = limiter.shared_limit(
     _setting("RATE_LIMIT_API_WRITE"),

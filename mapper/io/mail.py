@@ -40,10 +40,12 @@ def render_text(paragraphs, links=()):
     return "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in links)]) + "\n"
 
 
-def build_message(sender, to, subject, text, html_body):
+def build_message(sender, to, subject, text, html_body, reply_to=None):
     """Return an EmailMessage with a plain-text part and an HTML alternative."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
     message.set_content(text)

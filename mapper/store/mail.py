@@ -35,6 +35,7 @@ class OutboxMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))  # personal data
+    reply_to: Mapped[str | None] = mapped_column(String(254))  # personal data too
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)

@@ -27,6 +27,9 @@ LABELS = {
     "reason": "Reason",
     "ids": "Groups",
     "file": "File",
+    "what": "What has happened",
+    "note": "What should we know",
+    "email": "Your email address",
 }
 
 
@@ -69,6 +72,9 @@ MESSAGES = [
     ("location_precision", r"must be one of", "Choose where the public may see the group"),
     ("reason", r"is required", "Enter the reason"),
     ("ids", r".", "Choose at least one group"),
+    ("what", r"must be one of", "Choose what has happened"),
+    ("note", r"is required", "Tell us what has changed"),
+    ("email", r"must be an email address", "Enter an email address like name@example.org"),
     ("*", r"must be at most (\d+) characters", "{label} must be {0} characters or fewer"),
 ]
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 import numpy as np
 import shapely
 from shapely.geometry import mapping
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
 
 from mapper import geo
 from mapper.store import db, version
@@ -23,6 +23,7 @@ from mapper.store.models import (
     Service,
     Ward,
     group_categories,
+    group_wards_served,
     service_categories,
 )
 
@@ -254,16 +255,36 @@ def nearby_groups(session, ward, ward_geom, metres=NEARBY_METRES):
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))
 
 
-LIST_LIMIT = 40  # a page lists at most this many groups or services, and says how many more
+LIST_LIMIT = 40  # a page lists at most this many groups or services, and pages the rest
 MAX_KINDS = 60
 
 
-def listed(session, model, ward, limit=LIST_LIMIT):
-    """Return (how many, the first `limit` by name) of the active groups or services in a ward."""
-    where = (model.ward_id == ward.id, model.status == "active")
+def _counted_page(session, model, where, limit, page):
+    """Return (how many, the `page`-th `limit` of them by name) of the `model` rows `where`."""
     count = session.scalar(select(func.count(model.id)).where(*where))
-    first = session.scalars(select(model).where(*where).order_by(model.name, model.id).limit(limit))
-    return count, list(first)
+    query = select(model).where(*where).order_by(model.name, model.id)
+    if limit is not None:
+        query = query.limit(limit).offset((page - 1) * limit)
+    return count, list(session.scalars(query))
+
+
+def listed(session, model, ward, limit=LIST_LIMIT, page=1):
+    """Return (how many, the `page`-th `limit` of them by name) of the active groups or
+    services based in a ward; every one when `limit` is None."""
+    where = (model.ward_id == ward.id, model.status == "active")
+    return _counted_page(session, model, where, limit, page)
+
+
+def serving_groups(session, ward, limit=LIST_LIMIT, page=1):
+    """Return (how many, a page by name) of the active groups based in another ward, or in
+    none, that say they work in `ward`: the analysis's "groups from elsewhere"."""
+    served = group_wards_served.c
+    where = (
+        CommunityGroup.id.in_(select(served.group_id).where(served.ward_id == ward.id)),
+        CommunityGroup.status == "active",
+        or_(CommunityGroup.ward_id.is_(None), CommunityGroup.ward_id != ward.id),
+    )
+    return _counted_page(session, CommunityGroup, where, limit, page)
 
 
 def filter_choices(session):

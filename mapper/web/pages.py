@@ -13,7 +13,7 @@ from flask import (
 )
 
 from mapper import geo
-from mapper.core import analysis, decisions, group_input, notes, profiles, reach
+from mapper.core import analysis, decisions, group_input, groups, notes, profiles, reach
 from mapper.errors import Invalid, NotFound
 from mapper.http import gap_inputs, params
 from mapper.http.auth import current_user
@@ -47,6 +47,7 @@ def marker_options():
         "group_detail": url_template("api.get_group", "group_id"),
         "group_page": url_template("web.group_page", "group_id"),
         "service_detail": url_template("web.map_service", "service_id"),
+        "service_page": url_template("services.service_page", "service_id"),
         "ward_page": url_template("web.ward_page", "code"),
         "category_names": mapdata.category_names(get_session()),
     }
@@ -279,10 +280,13 @@ def group_page(group_id):
         fit_ward=group.location_precision == "hidden",
     )
     properties = exports.group_properties(group)
+    user = current_user()
     return render_map_page(
         "group.html",
         parts,
         group=properties,
+        may_edit=user is not None and groups.may_edit(user, group),
+        active_from=group.active_from,
         categories=[c.name for c in group.categories],
         website_is_link=(properties["website"] or "").lower().startswith(("http://", "https://")),
         description_limit=DESCRIPTION_LIMIT,
@@ -300,6 +304,32 @@ def notes_downloads(ward):
         (label, url_for("notes.note_download", extension=ext, **notes_scope(ward)))
         for label, ext in (("GeoJSON", "geojson"), ("CSV", "csv"))
     ]
+
+
+# The query parameters choosing the page of each list of a ward's page.
+WARD_LIST_PAGES = ("groups_page", "serving_page", "nearby_page", "services_page", "notes_page")
+
+
+def ward_list(param, fetch, per_page=mapdata.LIST_LIMIT):
+    """Return one page of a ward page's list, the page chosen by the `param` parameter:
+    {count, rows, page, page_count, first, last, param}; `fetch(page)` gives (count, items).
+    A page past the last is the last."""
+    page = params.integer(request.args, param, 1, minimum=1)
+    count, items = fetch(page)
+    page_count = max(1, -(-count // per_page))
+    if page > page_count:
+        page = page_count
+        count, items = fetch(page)
+    first = (page - 1) * per_page + 1
+    return {
+        "count": count,
+        "rows": items,
+        "page": page,
+        "page_count": page_count,
+        "first": first,
+        "last": first + len(items) - 1,
+        "param": param,
+    }
 
 
 @web.get("/wards/<code>")
@@ -330,29 +360,42 @@ def ward_page(code):
     rows = exports.gap_records(frame)
     (row,) = [r for r in rows if r["ward_code"] == ward.code]
     names = mapdata.category_names(session)
-    group_count, groups = mapdata.listed(session, CommunityGroup, ward)
-    service_count, services = mapdata.listed(session, Service, ward)
     nearby = mapdata.nearby_groups(session, ward, geom)
+    limit = mapdata.LIST_LIMIT
+    lists = {
+        "groups": ward_list(
+            "groups_page", lambda p: mapdata.listed(session, CommunityGroup, ward, page=p)
+        ),
+        "serving": ward_list(
+            "serving_page", lambda p: mapdata.serving_groups(session, ward, page=p)
+        ),
+        "nearby": ward_list(
+            "nearby_page", lambda p: (len(nearby), nearby[(p - 1) * limit : p * limit])
+        ),
+        "services": ward_list(
+            "services_page", lambda p: mapdata.listed(session, Service, ward, page=p)
+        ),
+    }
     user = current_user()
     recorded = decisions.visible_decisions(session, user, ward_codes=[ward.code])
+    notes_in = {f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
+    shown_notes = notes.visible_notes(session, user, **notes_in)
+    elsewhere = [note for note in shown_notes if note.ward_code != ward.code]
     return render_map_page(
         "ward.html",
         parts,
         ward=ward,
-        groups=groups,
-        group_count=group_count,
-        services=services,
-        service_count=service_count,
-        nearby=nearby[: mapdata.LIST_LIMIT],
-        nearby_count=len(nearby),
+        lists=lists,
+        list_args={k: v for k, v in request.args.items() if k in WARD_LIST_PAGES},
         nearby_metres=mapdata.NEARBY_METRES,
         decisions=recorded,
         actions=DECISION_ACTIONS,
-        notes=notes.visible_notes(
-            session, user, **{f"{k}_codes": [v] for k, v in notes_scope(ward).items()}
+        notes=[note for note in shown_notes if note.ward_code == ward.code],
+        notes_elsewhere=ward_list(
+            "notes_page",
+            lambda p: (len(elsewhere), elsewhere[(p - 1) * limit : p * limit]),
         ),
         partner=notes.is_partner(user),
-        notes_limit=mapdata.LIST_LIMIT,
         follows=notes.follows(session, user, ward.code),
         notes_downloads=notes_downloads(ward) if notes.is_partner(user) else [],
         extra_styles=[url_for("static", filename="css/forms.css")]

@@ -126,6 +126,7 @@ var CommunityMap = (function () {
     if (props.eligibility) pairs.push(["Who for", props.eligibility]);
     if (props.ward_name) pairs.push(["Ward", props.ward_name]);
     if (pairs.length) box.appendChild(facts(pairs));
+    if (options.service_page) box.appendChild(link("More about this service", fromTemplate(options.service_page, props.id)));
     return box;
   }
 

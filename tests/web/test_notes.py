@@ -4,6 +4,7 @@ real SMTP inbox."""
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -148,10 +149,15 @@ def test_unknown_notes_and_wards_are_404(client, people):
     assert client.get("/wards/nonsense/notes/new").status_code == 404
 
 
-def test_the_ward_page_lists_at_most_a_page_of_the_authoritys_other_notes(client, session, people):
+def test_the_ward_page_pages_the_authoritys_other_notes(client, session, people):
     for i in range(mapdata.LIST_LIMIT + 2):
-        notes.post_note(session, people["editor"], "E05000001", {"text": f"East note {i}"})
+        notes.post_note(session, people["editor"], "E05000001", {"text": f"East note {i:02d}."})
     sign_in(client, "oz@other.example")
     page = client.get("/wards/E05000002").get_data(as_text=True)
     assert page.count("East note") == mapdata.LIST_LIMIT
-    assert f"The first {mapdata.LIST_LIMIT} of {mapdata.LIST_LIMIT + 2}" in page
+    assert f"{mapdata.LIST_LIMIT + 2} notes; 1–{mapdata.LIST_LIMIT}, open ones first." in page
+    assert 'href="/wards/E05000002?notes_page=2#notes-elsewhere"' in page
+    second = client.get("/wards/E05000002?notes_page=2").get_data(as_text=True)
+    assert second.count("East note") == 2
+    shown = {n for html in (page, second) for n in re.findall(r"East note (\d\d)\.", html)}
+    assert len(shown) == mapdata.LIST_LIMIT + 2  # every note on one page or the other

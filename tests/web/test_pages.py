@@ -252,9 +252,9 @@ def test_ward_page_says_every_gap_figure_in_words_and_which_categories_are_missi
     make_group(session, "Art", (-1.95, 53.45), categories=["arts-culture"])
     html = client.get("/wards/E05000002").get_data(as_text=True)
     for sentence in (
-        "3 groups per 1,000 residents — higher than 100% of the other wards in Testshire.",
-        "3 active groups based in the ward — higher than 100% of the other wards in Testshire.",
-        "1,000 residents — lower than 100% of the other wards in Testshire.",
+        "3 groups per 1,000 residents — the highest of the 2 wards in Testshire.",
+        "3 active groups based in the ward — the highest of the 2 wards in Testshire.",
+        "1,000 residents — the lowest of the 2 wards in Testshire.",
         "Among the 20% most deprived areas nationally",
         "No part of the ward is inside a Local Area Coordinator",
         "None of the 3 groups based here has been verified in the last 12 months.",
