@@ -28,6 +28,7 @@ def create_app(overrides=None):
         signin,
         tokens,
         upload,
+        whats_changed,
     )
 
     app = Flask(
@@ -62,6 +63,7 @@ def create_app(overrides=None):
     manage.init_app(app)
     lists.init_app(app)
     evidence.init_app(app)
+    whats_changed.init_app(app)
     decisions.init_app(app)
     notes.init_app(app)
     review.init_app(app)
