@@ -19,6 +19,7 @@ def create_app(overrides=None):
         invitations,
         lists,
         manage,
+        method,
         notes,
         notifications,
         packs,
@@ -64,6 +65,7 @@ def create_app(overrides=None):
     lists.init_app(app)
     evidence.init_app(app)
     whats_changed.init_app(app)
+    method.init_app(app)
     decisions.init_app(app)
     notes.init_app(app)
     review.init_app(app)

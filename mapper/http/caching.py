@@ -34,6 +34,7 @@ PUBLIC_BLUEPRINTS = frozenset(
         "decisions",
         "review",
         "whats_changed",
+        "method",
     }
 )
 # Endpoints of those blueprints that are not data reads (or cache themselves).

@@ -194,11 +194,31 @@ def gaps_geojson(frame, attribution, srid=geo.SRID):
 
 
 def gap_features(frame, decimals=geo.COORDINATE_DECIMALS):
-    """Return the analysis rows as RFC 7946 Features, each with its ward code as id."""
-    return [
+    """Return the analysis rows as RFC 7946 Features, each with its ward code as id, in the
+    frame's order but for the first (`typed_first`)."""
+    features = [
         feature(geom, properties, feature_id=properties["ward_code"], decimals=decimals)
         for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
     ]
+    return typed_first(features)
+
+
+def typed_first(features):
+    """Return the features with, first, the first one whose list properties are all non-empty
+    (else the one with the most): GDAL types a GeoJSON property by its first non-null value,
+    and reads an empty list first as String(JSON) where a list of text is a StringList, so
+    every list property then reads as a StringList (docs/gap-analysis.md, "Downloads")."""
+    if not features:
+        return features
+    lists = {k for f in features for k, v in f["properties"].items() if isinstance(v, list)}
+
+    def filled(f):
+        return sum(1 for k in lists if f["properties"].get(k))
+
+    best = max(range(len(features)), key=lambda i: (filled(features[i]), -i))
+    if filled(features[best]) == filled(features[0]):
+        return features
+    return [features[best], *features[:best], *features[best + 1 :]]
 
 
 def csv_cell(value):
