@@ -175,11 +175,21 @@ def gap_records(frame):
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
+def boundary_attribution(notes, attribution):
+    """Return the attribution of boundaries whose stored source notes are `notes` (None for
+    those that have none: `attribution`, the configured one, applies), each text once."""
+    if not notes:
+        return attribution
+    return " ".join(dict.fromkeys(attribution if n is None else n for n in notes))
+
+
 def attribution_of(metadata, attribution):
-    """Return the boundary attribution with the frame's vintage(s) filled in."""
+    """Return the boundary attribution of a frame's wards (their stored source notes, else
+    the configured `attribution`) with the frame's vintage(s) filled in."""
     vintage = metadata.get("boundary_vintage")
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
-    return attribution.replace("{vintage}", vintage)
+    text = boundary_attribution(metadata.get("boundary_attribution"), attribution)
+    return text.replace("{vintage}", vintage)
 
 
 def gaps_geojson(frame, attribution, srid=geo.SRID):
@@ -187,6 +197,7 @@ def gaps_geojson(frame, attribution, srid=geo.SRID):
     EPSG:27700 when `srid` says so, with a `crs` member naming it (outside RFC 7946)."""
     metadata = dict(frame.attrs["metadata"])
     metadata["attribution"] = attribution_of(metadata, attribution)
+    metadata.pop("boundary_attribution", None)  # said in words in `attribution`
     if srid == geo.SRID:
         return feature_collection(gap_features(frame), metadata=metadata)
     features = gap_features(frame.to_crs(epsg=srid), BNG_DECIMALS)

@@ -69,7 +69,7 @@ def _method(frame):
     metadata = frame.attrs["metadata"]
     vintage = metadata["boundary_vintage"]
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
-    attribution = current_app.config["BOUNDARY_ATTRIBUTION"].replace("{vintage}", vintage)
+    attribution = exports.attribution_of(metadata, current_app.config["BOUNDARY_ATTRIBUTION"])
     return {
         "name": metadata["method"],
         "version": metadata["method_version"],
