@@ -10,7 +10,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_what_changed_page_is_accessible_and_works_from_the_keyboard(
-    live_server, page, movement  # noqa: F811 - the fixture
+    live_server,
+    page,
+    movement,  # noqa: F811 - the fixture
 ):
     p = page.page
     p.goto(f"{live_server}/whats-changed?la=E08000099")
