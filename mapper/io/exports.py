@@ -193,25 +193,24 @@ def attribution_of(metadata, attribution):
 
 
 def gaps_geojson(frame, attribution, srid=geo.SRID):
-    """Return the analysis as an RFC 7946 FeatureCollection with a `metadata` member; in
-    EPSG:27700 when `srid` says so, with a `crs` member naming it (outside RFC 7946)."""
+    """Return the analysis as an RFC 7946 FeatureCollection with a `metadata` member, in ward
+    order but for the first (`typed_first`); in EPSG:27700 when `srid` says so, with a `crs`
+    member naming it (outside RFC 7946)."""
     metadata = dict(frame.attrs["metadata"])
     metadata["attribution"] = attribution_of(metadata, attribution)
     metadata.pop("boundary_attribution", None)  # said in words in `attribution`
     if srid == geo.SRID:
-        return feature_collection(gap_features(frame), metadata=metadata)
-    features = gap_features(frame.to_crs(epsg=srid), BNG_DECIMALS)
+        return feature_collection(typed_first(gap_features(frame)), metadata=metadata)
+    features = typed_first(gap_features(frame.to_crs(epsg=srid), BNG_DECIMALS))
     return feature_collection(features, crs=BNG_CRS_MEMBER, metadata=metadata)
 
 
 def gap_features(frame, decimals=geo.COORDINATE_DECIMALS):
-    """Return the analysis rows as RFC 7946 Features, each with its ward code as id, in the
-    frame's order but for the first (`typed_first`)."""
-    features = [
+    """Return the analysis rows as RFC 7946 Features, each with its ward code as id."""
+    return [
         feature(geom, properties, feature_id=properties["ward_code"], decimals=decimals)
         for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
     ]
-    return typed_first(features)
 
 
 def typed_first(features):
