@@ -29,3 +29,22 @@ def test_the_what_changed_page_is_accessible_and_works_from_the_keyboard(
     assert serious_accessibility_violations(p) == []
     page.screenshot("whats-changed")
     assert_clean(page)
+
+
+@pytest.mark.parametrize("url", ["/method", "/method/changes", "/method/whats-changed"])
+def test_the_method_pages_are_accessible_and_link_each_other(live_server, page, url):
+    p = page.page
+    p.goto(f"{live_server}{url}")
+    assert p.locator("main h1").count() == 1
+    assert serious_accessibility_violations(p) == []
+    # From the keyboard: the links to the other methods are reached and followed.
+    others = p.locator("nav[aria-label='Other methods'] a")
+    assert others.count() == 2
+    target = others.first.get_attribute("href")
+    assert target != url
+    others.first.focus()
+    p.keyboard.press("Enter")
+    p.wait_for_url(f"{live_server}{target}")
+    assert p.locator("main h1").count() == 1
+    page.screenshot(f"method{url.replace('/', '-')}")
+    assert_clean(page)

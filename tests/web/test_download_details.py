@@ -116,3 +116,19 @@ def test_the_cli_names_the_method_page_at_base_url(app, session, tmp_path):
     run_cli(app, "gaps", "-o", str(out))
     metadata = json.loads(out.read_text())["metadata"]
     assert metadata["documentation"] == "https://mapper.example.org/method"
+
+
+def test_the_readers_ogr_schema_is_what_types_an_all_null_column(client, session, tmp_path):
+    # docs/gap-analysis.md's way, with GDAL >= 3.11 (pyogrio's): the reader brings the schema.
+    pyogrio = pytest.importorskip("pyogrio")
+    two_wards(session)
+    path = tmp_path / "gaps.geojson"
+    path.write_bytes(client.get("/gaps.geojson").get_data())
+    schema = {"layers": [{"name": "*", "fields": [{"name": "imd_rank", "type": "Real"}]}]}
+
+    def imd_rank_type(**options):
+        info = pyogrio.read_info(path, **options)
+        return dict(zip(info["fields"], info["dtypes"], strict=True))["imd_rank"]
+
+    assert imd_rank_type() == "object"
+    assert imd_rank_type(OGR_SCHEMA=json.dumps(schema)) == "float64"
