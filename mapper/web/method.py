@@ -50,10 +50,17 @@ def boundary_attribution():
     return exports.attribution_of(metadata, current_app.config["BOUNDARY_ATTRIBUTION"])
 
 
+def method_page_url(documentation):
+    """Return the page of the method a metadata's `documentation` names, or None."""
+    name = method_docs.doc_name(documentation)
+    return page_url(name) if name else None
+
+
 @method.app_context_processor
 def attribution_context():
-    """Give every template `boundary_attribution()`, called only where a page shows it."""
-    return {"boundary_attribution": boundary_attribution}
+    """Give every template `boundary_attribution()`, called only where a page shows it, and
+    `method_page_url(documentation)`."""
+    return {"boundary_attribution": boundary_attribution, "method_page_url": method_page_url}
 
 
 def init_app(app):

@@ -97,6 +97,8 @@ def test_snapshot_and_change_downloads_name_their_method_pages(client, session):
     metadata = json.loads(client.get(url).get_data())["metadata"]
     assert metadata["documentation"] == "http://localhost/method/changes"
     assert client.get("/method/changes").status_code == 200
+    page = client.get(f"/snapshots/{snapshot.id}").get_data(as_text=True)
+    assert '<a href="/method">its method</a>' in page
 
 
 def test_method_pages_link_one_another_and_carry_no_inline_style(client):
