@@ -38,9 +38,12 @@ def test_the_demo_downloads_say_the_boundaries_are_fictional(client, demo, tmp_p
 
 
 def test_the_demo_pages_and_pdfs_say_the_boundaries_are_fictional(client, demo):
-    for url in ("/", "/wards/E05999001", "/whats-changed", "/method"):
+    for url in ("/", "/wards/E05999001", "/whats-changed"):
         html = client.get(url).get_data(as_text=True)
         assert DEMO_ATTRIBUTION in html and no_claims(html), url
+    # The method page describes ONS data in its text; its footer claims none for the demo.
+    footer = client.get("/method").get_data(as_text=True).split("<footer", 1)[1]
+    assert DEMO_ATTRIBUTION in footer and no_claims(footer)
     pdf = client.get("/wards/E05999001.pdf")
     assert pdf.status_code == 200
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_data())).pages)
