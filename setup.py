@@ -1,4 +1,4 @@
-"""Build hook: the wheel carries the top-level templates/, static/ and geodata/demo/.
+"""Build hook: the wheel carries the top-level templates/, static/, geodata/demo/ and docs/.
 
 The repository keeps those folders at the top level, where people look for them; the
 installed package finds them inside itself (`mapper.config.shipped_folder`). Everything else
@@ -11,7 +11,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED = ("templates", "static", "geodata/demo")
+SHIPPED = ("templates", "static", "geodata/demo", "docs")
 
 
 class BuildWithShippedFolders(build_py):

@@ -19,6 +19,7 @@ def create_app(overrides=None):
         invitations,
         lists,
         manage,
+        method,
         notes,
         notifications,
         packs,
@@ -32,6 +33,7 @@ def create_app(overrides=None):
         signin,
         tokens,
         upload,
+        whats_changed,
     )
 
     app = Flask(
@@ -66,6 +68,8 @@ def create_app(overrides=None):
     manage.init_app(app)
     lists.init_app(app)
     evidence.init_app(app)
+    whats_changed.init_app(app)
+    method.init_app(app)
     decisions.init_app(app)
     notes.init_app(app)
     review.init_app(app)

@@ -152,11 +152,11 @@ PLAIN_FLOAT_KEYS = ("REACH_METRES", "REACH_DETOUR_FACTOR")
 PACKAGE = Path(__file__).resolve().parent
 # The folders the app reads at run time besides its code. The repository keeps them at the top
 # level; the wheel carries them inside the package (setup.py copies them there).
-SHIPPED = ("templates", "static", "geodata")
+SHIPPED = ("templates", "static", "geodata", "docs")
 
 
 def shipped_folder(name):
-    """Return the folder of `templates`, `static` or `geodata` the running package came with.
+    """Return the folder of `templates`, `static`, `geodata` or `docs` the package came with.
 
     An installed wheel has it inside the package; a source checkout (and its editable install)
     keeps it beside the package, at the top of the repository.

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from werkzeug.routing.converters import AnyConverter, NumberConverter
 
 from mapper.core import decisions, groups, notes, openreferral, snapshots
+from mapper.io import method_docs
 from mapper.store.evidence import Decision, Snapshot
 from mapper.store.models import (
     ApiToken,
@@ -231,6 +232,8 @@ def parameter_values(session, name):
         return services
     if lowered.startswith("change"):
         return list(session.scalars(select(PendingChange.id)))
+    if lowered == "name":  # the method pages
+        return list(method_docs.METHOD_DOCS)
     if lowered in ("id", "feature_id", "featureid", "item_id"):
         return [*group_ids, *services, *wards]
     if lowered == "token":  # an upload's: someone else's, or made up

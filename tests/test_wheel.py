@@ -77,9 +77,12 @@ def test_the_wheel_carries_templates_static_files_demo_data_and_migrations(wheel
         "mapper/geodata/demo/groups.csv",
         "mapper/store/migrations/env.py",
         "mapper/store/migrations/versions/0017_evidence.py",
+        "mapper/docs/gap-analysis.md",  # the method pages (/method)
     ):
         assert expected in names
-    assert not any(name.startswith(("templates/", "static/", "geodata/")) for name in names)
+    assert not any(
+        name.startswith(("templates/", "static/", "geodata/", "docs/")) for name in names
+    )
 
 
 PAGE_CHECK = """
@@ -98,6 +101,7 @@ print(json.dumps({
     "home": home.status_code,
     "ward": client.get(f"/wards/{ward}").status_code,
     "css": client.get("/static/favicon.svg").status_code,
+    "method": client.get("/method").status_code,
 }))
 """
 
@@ -115,7 +119,7 @@ def test_the_installed_wheel_migrates_loads_the_demo_and_serves_pages(installed,
     # Flask's instance folder for an installed package: PREFIX/var/mapper-instance.
     assert Path(found["instance"]) == installed / "var" / "mapper-instance"
     assert found["database"] == f"sqlite:///{installed}/var/mapper-instance/mapper.sqlite"
-    assert (found["home"], found["ward"], found["css"]) == (200, 200, 200)
+    assert (found["home"], found["ward"], found["css"], found["method"]) == (200,) * 4
 
 
 def test_the_installed_wheel_serves_the_demo_with_gunicorn(installed, tmp_path):

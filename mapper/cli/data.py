@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from mapper.core import accounts, analysis, records, wards
 from mapper.errors import MapperError
-from mapper.http import gap_inputs, params
+from mapper.http import gap_inputs, params, responses
 from mapper.io import exports, located
 from mapper.store import db
 from mapper.store.models import CommunityGroup, Coordinator, Service
@@ -97,6 +97,7 @@ def gaps(la, ward, category, kind, as_of, reach_m, fmt, crs, output):
             error.fields.get(name, error.message), param_hint=f"--{name.replace('_', '-')}"
         ) from None
     attribution = current_app.config["BOUNDARY_ATTRIBUTION"]
+    frame = responses.with_documentation_url(frame)
     body, _mimetype = exports.write_gaps(frame, fmt, attribution, int(crs.split(":")[1]))
     data = body.encode("utf-8") if isinstance(body, str) else body
     if output:

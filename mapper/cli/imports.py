@@ -124,9 +124,16 @@ def _import(reading, noun, dry_run, strict, save, lock=None):
     help="Local authority polygons: each ward goes to the one holding its point-on-surface.",
 )
 @click.option("--vintage", help="The boundary vintage, e.g. 2023 (WD23CD columns say it).")
+@click.option(
+    "--attribution",
+    help="The boundaries' source and licence, stated in every download, page and PDF of them "
+    "(default: BOUNDARY_ATTRIBUTION, ONS and OS).",
+)
 @import_options
 @with_appcontext
-def import_wards(path, layer, code_field, name_field, la_code_field, la_name_field, **options):
+def import_wards(
+    path, layer, code_field, name_field, la_code_field, la_name_field, attribution, **options
+):
     """Import ward boundaries from GeoJSON, GeoPackage, zipped Shapefile or any OGR file.
 
     Wards are matched on code and vintage. A newer vintage retires the wards it replaces,
@@ -142,6 +149,8 @@ def import_wards(path, layer, code_field, name_field, la_code_field, la_name_fie
         if not rows:
             return 0, 0, 0, []
         frame = located.as_frame(rows)
+        if attribution:
+            frame["attribution"] = attribution
         added, updated, changes = wards.import_wards(session, frame, progress)
         return added, updated, len(rows) - added - updated, _boundary_report(changes)
 

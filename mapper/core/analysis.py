@@ -165,7 +165,15 @@ def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):
         "reach_residents": residents,
     }
     frame.attrs["metadata"] = _metadata(frame, filters, params)
+    frame.attrs["metadata"]["boundary_attribution"] = boundary_notes(wards["attribution"])
     return frame
+
+
+def boundary_notes(notes):
+    """Return the wards' distinct boundary source notes, None (the configured attribution)
+    first: what `io.exports.attribution_of` states."""
+    values = {None if n is None or n != n else str(n) for n in notes}
+    return sorted(values, key=lambda n: (n is not None, n or ""))
 
 
 def resolve_params(params=None):
@@ -203,6 +211,7 @@ def _scope(session, la_codes, ward_codes):
             Ward.imd_rank,
             Ward.imd_share_10pct,
             Ward.imd_share_20pct,
+            Ward.attribution,
             func.ST_X(Ward.label_point).label("label_lon"),
             func.ST_Y(Ward.label_point).label("label_lat"),
             func.ST_AsBinary(Ward.geom).label("wkb"),

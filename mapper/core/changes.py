@@ -297,6 +297,8 @@ def _metadata(frame, old, new, carry, sides, la_codes, ward_codes):
         "parameters": {"la": list(la_codes), "ward": list(ward_codes)},
         "from": describe_side(earlier, old),
         "to": describe_side(later, new),
+        # The later wards' boundary source notes: whose boundaries the rows are drawn on.
+        "boundary_attribution": new.attrs.get("metadata", {}).get("boundary_attribution"),
         "conversion": {
             "converted": converted,
             "from_vintage": _vintage_text(analysis.boundary_vintage(old)) if len(old) else None,

@@ -24,7 +24,19 @@ from mapper.store import db, version
 
 # Blueprints whose GET answers are the same for every signed-out reader.
 PUBLIC_BLUEPRINTS = frozenset(
-    {"web", "api", "ogc", "openreferral", "apidocs", "evidence", "decisions", "review", "services"}
+    {
+        "web",
+        "api",
+        "ogc",
+        "openreferral",
+        "apidocs",
+        "evidence",
+        "decisions",
+        "review",
+        "whats_changed",
+        "method",
+        "services",
+    }
 )
 # Endpoints of those blueprints that are not data reads (or cache themselves).
 NOT_CACHED = frozenset({"web.healthz", "web.vendor", "web.map_place"})

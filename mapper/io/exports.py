@@ -175,21 +175,33 @@ def gap_records(frame):
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
+def boundary_attribution(notes, attribution):
+    """Return the attribution of boundaries whose stored source notes are `notes` (None for
+    those that have none: `attribution`, the configured one, applies), each text once."""
+    if not notes:
+        return attribution
+    return " ".join(dict.fromkeys(attribution if n is None else n for n in notes))
+
+
 def attribution_of(metadata, attribution):
-    """Return the boundary attribution with the frame's vintage(s) filled in."""
+    """Return the boundary attribution of a frame's wards (their stored source notes, else
+    the configured `attribution`) with the frame's vintage(s) filled in."""
     vintage = metadata.get("boundary_vintage")
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
-    return attribution.replace("{vintage}", vintage)
+    text = boundary_attribution(metadata.get("boundary_attribution"), attribution)
+    return text.replace("{vintage}", vintage)
 
 
 def gaps_geojson(frame, attribution, srid=geo.SRID):
-    """Return the analysis as an RFC 7946 FeatureCollection with a `metadata` member; in
-    EPSG:27700 when `srid` says so, with a `crs` member naming it (outside RFC 7946)."""
+    """Return the analysis as an RFC 7946 FeatureCollection with a `metadata` member, in ward
+    order but for the first (`typed_first`); in EPSG:27700 when `srid` says so, with a `crs`
+    member naming it (outside RFC 7946)."""
     metadata = dict(frame.attrs["metadata"])
     metadata["attribution"] = attribution_of(metadata, attribution)
+    metadata.pop("boundary_attribution", None)  # said in words in `attribution`
     if srid == geo.SRID:
-        return feature_collection(gap_features(frame), metadata=metadata)
-    features = gap_features(frame.to_crs(epsg=srid), BNG_DECIMALS)
+        return feature_collection(typed_first(gap_features(frame)), metadata=metadata)
+    features = typed_first(gap_features(frame.to_crs(epsg=srid), BNG_DECIMALS))
     return feature_collection(features, crs=BNG_CRS_MEMBER, metadata=metadata)
 
 
@@ -199,6 +211,24 @@ def gap_features(frame, decimals=geo.COORDINATE_DECIMALS):
         feature(geom, properties, feature_id=properties["ward_code"], decimals=decimals)
         for geom, properties in zip(frame.geometry, gap_records(frame), strict=True)
     ]
+
+
+def typed_first(features):
+    """Return the features with, first, the first one whose list properties are all non-empty
+    (else the one with the most): GDAL types a GeoJSON property by its first non-null value,
+    and reads an empty list first as String(JSON) where a list of text is a StringList, so
+    every list property then reads as a StringList (docs/gap-analysis.md, "Downloads")."""
+    if not features:
+        return features
+    lists = {k for f in features for k, v in f["properties"].items() if isinstance(v, list)}
+
+    def filled(f):
+        return sum(1 for k in lists if f["properties"].get(k))
+
+    best = max(range(len(features)), key=lambda i: (filled(features[i]), -i))
+    if filled(features[best]) == filled(features[0]):
+        return features
+    return [features[best], *features[:best], *features[best + 1 :]]
 
 
 def csv_cell(value):

@@ -234,8 +234,17 @@ def locate_record(record, model, columns, crs, postcodes, values):
 # --- the demo borough ----------------------------------------------------------------
 
 
+# Stored as the demo wards' boundary source note: every download, page and PDF of them says
+# so, and none claims ONS or OS copyright for fictional boundaries.
+DEMO_ATTRIBUTION = (
+    "Eastmere is a fictional borough drawn for the Community Mapper demo: its boundaries, "
+    "postcodes, groups and people are invented (no ONS or OS data)."
+)
+
+
 def read_demo(folder=DEMO_FOLDER):
-    """Read the demo borough: wards, groups, services, coordinators and postcodes."""
+    """Read the demo borough: wards (with their source note), groups, services, coordinators
+    and postcodes."""
     folder = Path(folder)
     readings = {
         "wards": read_wards(folder / "wards.geojson"),
@@ -249,6 +258,7 @@ def read_demo(folder=DEMO_FOLDER):
             raise Invalid(f"{reading.source}: {reading.rejections()[0]}")
     data = {name: reading.values() for name, reading in readings.items()}
     data["wards"] = as_frame(data["wards"])
+    data["wards"]["attribution"] = DEMO_ATTRIBUTION
     return data
 
 

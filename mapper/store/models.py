@@ -116,6 +116,8 @@ class Ward(Base):
     # Share (0-1) of the ward's area inside some coordinator's patch; kept up to date by
     # mapper.core.wards whenever wards or coordinators are saved, so the analysis need not overlay.
     coordinator_coverage: Mapped[float | None] = mapped_column(Float)
+    # The boundary's source note, stored by its importer; None: BOUNDARY_ATTRIBUTION applies.
+    attribution: Mapped[str | None] = mapped_column(Text)
     # active_history: the old boundary is needed to update coordinator coverage around it.
     geom: Mapped[WKBElement] = multipolygon_column(nullable=False, active_history=True)
     label_point: Mapped[WKBElement] = point_column(nullable=False)  # a point on the surface

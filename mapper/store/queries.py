@@ -211,3 +211,13 @@ def current_wards_by_code(session, codes):
     if unknown:
         raise KeyError(", ".join(unknown))
     return [found[c] for c in codes]
+
+
+def boundary_sources(session):
+    """Return (the distinct source notes, the sorted vintages) of the current wards' boundaries."""
+    rows = session.execute(select(Ward.attribution, Ward.vintage).where(Ward.current).distinct())
+    notes, vintages = set(), set()
+    for note, vintage in rows:
+        notes.add(note)
+        vintages.add(vintage)
+    return notes, sorted(vintages)

@@ -15,6 +15,7 @@ from mapper import geo
 from mapper.core import analysis, decisions, profiles
 from mapper.errors import NotFound
 from mapper.http import params
+from mapper.http.responses import documentation_url
 from mapper.io import exports, pdf, svgmap
 from mapper.store import queries
 from mapper.store.db import get_session
@@ -68,11 +69,11 @@ def _method(frame):
     metadata = frame.attrs["metadata"]
     vintage = metadata["boundary_vintage"]
     vintage = ", ".join(vintage) if isinstance(vintage, list) else str(vintage or "")
-    attribution = current_app.config["BOUNDARY_ATTRIBUTION"].replace("{vintage}", vintage)
+    attribution = exports.attribution_of(metadata, current_app.config["BOUNDARY_ATTRIBUTION"])
     return {
         "name": metadata["method"],
         "version": metadata["method_version"],
-        "documentation": metadata["documentation"],
+        "documentation": documentation_url(metadata["documentation"]),
         "generated_on": metadata["generated_at"][:10],
         "vintage": vintage,
         "attribution": attribution,

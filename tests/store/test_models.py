@@ -106,7 +106,7 @@ def test_init_db_is_safe_to_run_twice(app):
     db.upgrade_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0027"
+            "0028"
         ]
     assert "community_groups" in inspect(engine).get_table_names()
 
@@ -137,4 +137,17 @@ def test_the_place_name_migration_goes_down_and_up_again(unmigrated_database_url
     assert "place_name" not in {c["name"] for c in inspect(engine).get_columns("services")}
     db.upgrade_schema(engine)
     assert "place_name" in {c["name"] for c in inspect(engine).get_columns("services")}
+    engine.dispose()
+
+
+def test_the_ward_attribution_migration_goes_down_and_up_again(unmigrated_database_url):
+    from alembic import command
+
+    engine = db.make_engine(unmigrated_database_url)
+    db.upgrade_schema(engine)
+    with engine.begin() as connection:
+        command.downgrade(db.alembic_config(connection), "0027")
+    assert "attribution" not in {c["name"] for c in inspect(engine).get_columns("wards")}
+    db.upgrade_schema(engine)
+    assert "attribution" in {c["name"] for c in inspect(engine).get_columns("wards")}
     engine.dispose()

@@ -58,7 +58,8 @@ def test_the_ward_pack_has_the_profiles_figures_every_group_and_the_method(clien
     assert "Eastside Library" in words and "Testshire Libraries" in words
     assert "West Walkers" not in words and "Quillfeather" not in words
     # the method, the dates and the attribution
-    assert "Community Mapper gap analysis" in words and "docs/gap-analysis.md" in words
+    assert "Community Mapper gap analysis" in words
+    assert "described in http://localhost/method" in words  # the method page's address
     assert "2026-03-04" in words and "Ward boundaries of 2024" in words
     assert "Open Government Licence" in words
     # the map is drawn into the PDF, and the groups run over to further pages
