@@ -220,3 +220,9 @@ def table_page(records, sort="ward_name", page=1, per_page=TABLE_PAGE):
         "pages": pages,
         "totals": totals,
     }
+
+
+def only_fields(records, fields):
+    """Return the records with `ward_code` and these fields only, in that order."""
+    names = ["ward_code", *(f for f in dict.fromkeys(fields) if f != "ward_code")]
+    return [{name: record.get(name) for name in names} for record in records]

@@ -244,6 +244,8 @@ var CommunityMap = (function () {
 
   /* ---- Home page: the choropleth, filters, legend, downloads and the table. ---- */
 
+  var CANVAS_WARDS = 1000;  // more wards in view than this are drawn on a canvas
+
   function classesByValue(classes) {
     var byValue = {};
     classes.forEach(function (c) { byValue[c.value] = c; });
@@ -285,6 +287,13 @@ var CommunityMap = (function () {
     { key: "activity_class", rank: ["none", "low", "medium", "high"] },
     { key: "priority", text: true }
   ];
+
+  /* The columns the table shows: all it asks the server for. */
+  var TABLE_FIELDS = TABLE_COLUMNS.map(function (c) { return c.key; }).join(",");
+
+  /* The columns the map colours by and its popups show: all it asks for the wards in view. */
+  var POPUP_FIELDS = ["activity_class", "priority", "groups", "groups_per_1k", "services",
+    "population", "coordinator_coverage", "reach_core", "imd_decile"];
 
   function sortValue(column, row) {
     var value = row[column.key];
@@ -347,6 +356,7 @@ var CommunityMap = (function () {
     var query = new URLSearchParams(this.query);
     query.set("page", String(Math.max(1, page)));
     query.set("sort", (this.ascending ? "" : "-") + this.sortKey);
+    query.set("fields", TABLE_FIELDS);
     return fetchJSON(withQuery(this.options.figures_url, query)).then(function (data) {
       if (mine !== table.request) return data.total;
       table.page = data.page;
@@ -481,6 +491,9 @@ var CommunityMap = (function () {
       priority: classesByValue(options.legends.priority)
     };
     var reachOf = document.getElementById("reach-of");
+    var figureFields = POPUP_FIELDS.concat(reachOf ? Array.prototype.map.call(reachOf.options, function (o) {
+      return o.value;
+    }) : []).join(",");
 
     /* The reach class of a ward: the legend entry whose lowest share the ward reaches. */
     function reachClass(figures) {
@@ -498,17 +511,25 @@ var CommunityMap = (function () {
       };
     }
 
-    var wards = L.geoJSON(null, {
-      style: style,
-      onEachFeature: function (feature, layer) {
-        layer.bindPopup(function () {
-          return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
-        });
-        layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
-        focusable(layer, feature.properties);
-        shownWards[feature.properties.ward_code] = layer;
-      }
-    }).addTo(map);
+    function wardLayer(renderer) {
+      return L.geoJSON(null, {
+        style: style,
+        renderer: renderer,
+        onEachFeature: function (feature, layer) {
+          layer.bindPopup(function () {
+            return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
+          });
+          layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
+          focusable(layer, feature.properties);
+          shownWards[feature.properties.ward_code] = layer;
+        }
+      }).addTo(map);
+    }
+    /* Wards as SVG paths, each one focusable; past CANVAS_WARDS in view (a country, a
+       region), drawn on one canvas, many times faster, where the table is the keyboard's way
+       to every ward (a thousand tab stops would be none). */
+    var svgWards = wardLayer(L.svg()), canvasWards = wardLayer(L.canvas({ padding: 0.5 }));
+    var wards = svgWards;
     var groupMarkersLayer = clusterGroup();
     var groupClusters = L.featureGroup();
     var groups = L.layerGroup([groupMarkersLayer, groupClusters]);
@@ -562,7 +583,11 @@ var CommunityMap = (function () {
     /* Redraw the wards in view: after a pan keep those drawn (an open popup stays) and add
        the new ones; after a zoom, all at the new zoom's detail. */
     function drawWards(data, zoom) {
-      if (zoom !== wardsZoom) { wards.clearLayers(); shownWards = {}; wardsZoom = zoom; }
+      if (zoom !== wardsZoom) {
+        svgWards.clearLayers(); canvasWards.clearLayers(); shownWards = {}; wardsZoom = zoom;
+        wards = data.features.length > CANVAS_WARDS ? canvasWards : svgWards;
+        container.setAttribute("data-ward-renderer", wards === canvasWards ? "canvas" : "svg");
+      }
       var wanted = {};
       data.features.forEach(function (f) { wanted[f.properties.ward_code] = f; });
       Object.keys(shownWards).forEach(function (code) {
@@ -593,7 +618,7 @@ var CommunityMap = (function () {
         fetchJSON(withQuery(options.wards_url, scopeView)).then(current(function (data) {
           drawWards(data, scopeView.get("zoom"));
         })),
-        fetchJSON(withQuery(options.figures_url, viewWithout(view, ["zoom"]))).then(current(function (data) {
+        fetchJSON(withQuery(options.figures_url, withFields(viewWithout(view, ["zoom"])))).then(current(function (data) {
           figuresByCode = {};
           data.wards.forEach(function (row) { figuresByCode[row.ward_code] = row; });
         })),
@@ -604,6 +629,11 @@ var CommunityMap = (function () {
         wards.setStyle(style);
         setLoaded(map, true);
       }).catch(function (error) { report(map, error); });
+    }
+
+    function withFields(query) {
+      query.set("fields", figureFields);
+      return query;
     }
 
     function viewWithout(query, names) {
