@@ -223,6 +223,6 @@ def table_page(records, sort="ward_name", page=1, per_page=TABLE_PAGE):
 
 
 def only_fields(records, fields):
-    """Return the records with `ward_code` and these fields only, in that order."""
+    """Return the records with `ward_code` and those of these fields they have, in order."""
     names = ["ward_code", *(f for f in dict.fromkeys(fields) if f != "ward_code")]
-    return [{name: record.get(name) for name in names} for record in records]
+    return [{name: record[name] for name in names if name in record} for record in records]
