@@ -79,6 +79,7 @@ def index():
         coverage_url=url_for("web.map_coverage"),
         box_url=url_for("web.map_box"),
         home_box=viewport.home_box(get_session(), config["MAP_HOME"], filters["la"]),
+        canvas_wards=viewport.CANVAS_WARDS,
         decisions_url=url_for("decisions.map_decisions"),
         decision_page=url_template("decisions.decision_page", "decision_id"),
         notes_url=url_for("notes.map_notes"),

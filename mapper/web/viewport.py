@@ -33,6 +33,8 @@ ZOOM_BANDS = (
     (MAX_ZOOM, mapdata.DISPLAY_TOLERANCE, mapdata.DISPLAY_DECIMALS),
 )
 CLUSTER_FIELDS = ["lon", "lat", "count"]
+# More wards in view than this are drawn on one canvas (static/js/map.js), not as SVG paths.
+CANVAS_WARDS = 1000
 
 
 def band(zoom):

@@ -244,8 +244,6 @@ var CommunityMap = (function () {
 
   /* ---- Home page: the choropleth, filters, legend, downloads and the table. ---- */
 
-  var CANVAS_WARDS = 1000;  // more wards in view than this are drawn on a canvas
-
   function classesByValue(classes) {
     var byValue = {};
     classes.forEach(function (c) { byValue[c.value] = c; });
@@ -525,7 +523,7 @@ var CommunityMap = (function () {
         }
       }).addTo(map);
     }
-    /* Wards as SVG paths, each one focusable; past CANVAS_WARDS in view (a country, a
+    /* Wards as SVG paths, each one focusable; past `canvas_wards` in view (a country, a
        region), drawn on one canvas, many times faster, where the table is the keyboard's way
        to every ward (a thousand tab stops would be none). */
     var svgWards = wardLayer(L.svg()), canvasWards = wardLayer(L.canvas({ padding: 0.5 }));
@@ -585,7 +583,7 @@ var CommunityMap = (function () {
     function drawWards(data, zoom) {
       if (zoom !== wardsZoom) {
         svgWards.clearLayers(); canvasWards.clearLayers(); shownWards = {}; wardsZoom = zoom;
-        wards = data.features.length > CANVAS_WARDS ? canvasWards : svgWards;
+        wards = data.features.length > options.canvas_wards ? canvasWards : svgWards;
         container.setAttribute("data-ward-renderer", wards === canvasWards ? "canvas" : "svg");
       }
       var wanted = {};
