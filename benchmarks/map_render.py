@@ -214,7 +214,12 @@ def main():
                     times.append(time.perf_counter() - start)
                     drawn = page.locator("path.leaflet-interactive").count()
                     clusters = page.locator(".marker-cluster").count()
-                    print(f"run {run + 1}: {times[-1]:.3f} s ({drawn} paths, {clusters} clusters)")
+                    wire, _decoded, slowest = page.evaluate(DATA_BYTES)
+                    print(
+                        f"run {run + 1}: {times[-1]:.3f} s ({drawn} paths, {clusters} clusters;"
+                        f" {wire / 1e3:.0f} KB of data on the wire, the last answer"
+                        f" {slowest:.0f} ms after navigation)"
+                    )
                     context.close()
                 browser.close()
             server.shutdown()
