@@ -9,8 +9,8 @@ URL, the Accept header and the encoding (`-gzip` ends the tag of a client accept
 matching If-None-Match gets a 304 before the view runs; else the answer computed at this
 version is served from the in-process LRU, or computed and kept. Text answers (HTML, JSON,
 GeoJSON, CSV) over 1 KB are gzipped for a client that accepts it, once per version: the
-compressed body is the one kept. A write anywhere bumps the version, so the next request is
-fresh on every instance.
+compressed body is the one kept; private answers are gzipped on each request, at level 1.
+A write anywhere bumps the version, so the next request is fresh on every instance.
 
 Answers to a signed-in user are `Cache-Control: private, no-store`, whatever the endpoint.
 """
@@ -39,6 +39,7 @@ UNKEPT_HEADERS = ("Set-Cookie", "Date", "Content-Length")
 VARY = ("Accept", "Accept-Encoding")
 GZIP = "gzip"
 GZIP_LEVEL = 6  # of 9: most of the saving for a fraction of the time of 9
+PRIVATE_GZIP_LEVEL = 1  # an answer compressed on every request
 COMPRESS_MIN_BYTES = 1024  # smaller answers fit one packet anyway
 COMPRESSIBLE_MIMETYPES = frozenset(
     {"application/json", "application/geo+json", "application/schema+json", "text/csv"}
@@ -125,27 +126,40 @@ def _check_cache():
     return response
 
 
+def _gzip(response, level):
+    """Gzip a text answer in place for a client that accepts it; say it varies by encoding."""
+    if response.direct_passthrough or response.is_streamed:
+        return
+    response.vary.add("Accept-Encoding")
+    if accepted_encoding() == GZIP and compressible(response):
+        # mtime 0: the same answer always gives the same bytes, as its strong ETag promises.
+        response.set_data(gzip.compress(response.get_data(), level, mtime=0))
+        response.headers["Content-Encoding"] = GZIP
+
+
+def _private(response):
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    _gzip(response, PRIVATE_GZIP_LEVEL)  # per request, never kept: the fastest level
+    return response
+
+
 def _mark(response):
     entry = g.pop("cache_entry", None)
     if signed_in():
-        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
-        return response
+        return _private(response)
     if entry is None or response.status_code != 200 or "X-Cache" in response.headers:
         return response
     if response.direct_passthrough or response.is_streamed:
         return response  # a file sent as it is read: Flask's own conditional answers apply
     if session.modified:  # the view wrote something of this visitor's into the cookie
-        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
-        return response
+        return _private(response)
     _data_version, tag, encoding = entry
     response.set_etag(tag)
     response.vary.update(VARY)
     if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = _cache_control(response.mimetype)
-    if encoding == GZIP and compressible(response):
-        # mtime 0: the same answer always gives the same bytes, as its strong ETag promises.
-        response.set_data(gzip.compress(response.get_data(), GZIP_LEVEL, mtime=0))
-        response.headers["Content-Encoding"] = GZIP
+    if encoding == GZIP:
+        _gzip(response, GZIP_LEVEL)
     body = response.get_data()
     names = [(k, v) for k, v in response.headers.items() if k not in UNKEPT_HEADERS]
     kept = (body, names, response.headers["Cache-Control"], request.environ.get(headers.NONCE))

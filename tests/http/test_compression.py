@@ -4,7 +4,8 @@ import gzip
 
 import pytest
 
-from tests.factories import make_group, two_wards
+from tests.factories import four_users, make_group, two_wards
+from tests.forms import sign_in
 
 WEST = (-2.05, 53.45)
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
@@ -67,3 +68,14 @@ def test_small_answers_and_refused_gzip_are_sent_as_they_are(client, planted):
     refused = client.get("/map/figures.json", headers={"Accept-Encoding": "gzip;q=0, br"})
     assert "Content-Encoding" not in refused.headers
     assert refused.get_json()["wards"]
+
+
+def test_a_signed_in_readers_answers_are_gzipped_too_and_never_kept(client, session, planted):
+    users = four_users(session)
+    sign_in(client, users["editor"].email)
+    plain = client.get("/map/figures.json")
+    zipped = client.get("/map/figures.json", headers=GZIP)
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.vary
+    assert zipped.headers["Cache-Control"] == "private, no-store"
+    assert "ETag" not in zipped.headers and "X-Cache" not in zipped.headers
+    assert gzip.decompress(zipped.get_data()) == plain.get_data()
