@@ -45,9 +45,15 @@ var CommunityMap = (function () {
     return template.replace("{id}", encodeURIComponent(id));
   }
 
+  /* One formatter per number of decimals: toLocaleString builds one on every call, which
+     a table of a few thousand cells feels (a tenth of a second). */
+  var formats = {};
+
   function number(value, digits) {
     if (value === null || value === undefined || value === "") return "not known";
-    return Number(value).toLocaleString("en-GB", { maximumFractionDigits: digits || 0 });
+    digits = digits || 0;
+    if (!formats[digits]) formats[digits] = new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits });
+    return formats[digits].format(Number(value));
   }
 
   function percent(value) {
@@ -459,9 +465,9 @@ var CommunityMap = (function () {
   function serverCluster(map, cluster, noun) {
     var count = cluster[2];
     var size = count < 100 ? "small" : (count < 1000 ? "medium" : "large");
-    var label = count.toLocaleString("en-GB") + " " + noun + " here: zoom in";
+    var label = number(count) + " " + noun + " here: zoom in";
     var inner = element("div");
-    inner.appendChild(element("span", count.toLocaleString("en-GB")));
+    inner.appendChild(element("span", number(count)));
     var marker = L.marker([cluster[1], cluster[0]], {
       title: label,
       icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " server-cluster", iconSize: [40, 40] })
@@ -518,7 +524,7 @@ var CommunityMap = (function () {
             return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
           });
           layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
-          focusable(layer, feature.properties);
+          if (renderer instanceof L.SVG) focusable(layer, feature.properties);
           shownWards[feature.properties.ward_code] = layer;
         }
       }).addTo(map);
