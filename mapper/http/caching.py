@@ -41,9 +41,8 @@ GZIP = "gzip"
 GZIP_LEVEL = 6  # of 9: most of the saving for a fraction of the time of 9
 PRIVATE_GZIP_LEVEL = 1  # an answer compressed on every request
 COMPRESS_MIN_BYTES = 1024  # smaller answers fit one packet anyway
-COMPRESSIBLE_MIMETYPES = frozenset(
-    {"application/json", "application/geo+json", "application/schema+json", "text/csv"}
-)
+# Besides text/*: JSON and XML of any kind (GeoJSON, OpenAPI, schemas, GML, SVG).
+COMPRESSIBLE_SUFFIXES = ("/json", "+json", "/xml", "+xml")
 
 
 def _release():
@@ -80,7 +79,7 @@ def compressible(response):
     """Tell whether an answer is text worth gzipping (and not encoded already)."""
     mimetype = response.mimetype or ""
     return (
-        (mimetype.startswith("text/") or mimetype in COMPRESSIBLE_MIMETYPES)
+        (mimetype.startswith("text/") or mimetype.endswith(COMPRESSIBLE_SUFFIXES))
         and "Content-Encoding" not in response.headers
         and (response.calculate_content_length() or 0) >= COMPRESS_MIN_BYTES
     )

@@ -9,7 +9,14 @@ from tests.forms import sign_in
 
 WEST = (-2.05, 53.45)
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
-TEXT_READS = ["/", "/map/figures.json", "/gaps.geojson", "/gaps.csv", "/ogc/collections?f=html"]
+TEXT_READS = [
+    "/",
+    "/map/figures.json",
+    "/gaps.geojson",
+    "/gaps.csv",
+    "/ogc/collections?f=html",
+    "/api/openapi.json",
+]
 
 
 @pytest.fixture
