@@ -80,6 +80,7 @@ def index():
         coverage_url=url_for("web.map_coverage"),
         box_url=url_for("web.map_box"),
         home_box=viewport.home_box(get_session(), config["MAP_HOME"], filters["la"]),
+        canvas_wards=viewport.CANVAS_WARDS,
         decisions_url=url_for("decisions.map_decisions"),
         decision_page=url_template("decisions.decision_page", "decision_id"),
         notes_url=url_for("notes.map_notes"),
@@ -418,21 +419,27 @@ def ward_page(code):
 def map_figures():
     """The gap analysis without geometry, for the map's colours and the table: the same
     parameters as /gaps.geojson; `bbox` keeps the wards whose box meets the view; `page`
-    (with `per_page` and `sort`, a column, "-" first for descending) pages the table."""
+    (with `per_page` and `sort`, a column, "-" first for descending) pages the table;
+    `fields` keeps only these columns (and `ward_code`) of each row, those it has (a
+    category's filter leaves out the other categories' reach)."""
     args = request.args.copy()
     lonlat_box = params.bbox(args)
     page = params.integer(args, "page", None, minimum=1)
     per_page = params.integer(args, "per_page", viewport.TABLE_PAGE, minimum=1, maximum=1000)
     sort = params.once(args, "sort") or "ward_name"
+    fields = params.words(args, "fields")
     if sort.lstrip("-") not in viewport.TABLE_SORTS:
         raise params.bad("sort", f"must be one of {', '.join(viewport.TABLE_SORTS)}")
-    for name in ("bbox", "page", "per_page", "sort"):
+    for name in ("bbox", "page", "per_page", "sort", "fields"):
         args.pop(name, None)
     frame = viewport.frame_in_view(gap_frame(gap_inputs.gap_filters(args)), lonlat_box)
     records = exports.gap_records(frame)
-    if page is None:
-        return compact_json({"wards": records})
-    return compact_json(viewport.table_page(records, sort, page, per_page))
+    answer = (
+        {"wards": records} if page is None else viewport.table_page(records, sort, page, per_page)
+    )
+    if fields:
+        answer["wards"] = viewport.only_fields(answer["wards"], fields)
+    return compact_json(answer)
 
 
 @web.get("/map/box.json")

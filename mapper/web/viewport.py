@@ -33,6 +33,8 @@ ZOOM_BANDS = (
     (MAX_ZOOM, mapdata.DISPLAY_TOLERANCE, mapdata.DISPLAY_DECIMALS),
 )
 CLUSTER_FIELDS = ["lon", "lat", "count"]
+# More wards in view than this are drawn on one canvas (static/js/map.js), not as SVG paths.
+CANVAS_WARDS = 1000
 
 
 def band(zoom):
@@ -220,3 +222,9 @@ def table_page(records, sort="ward_name", page=1, per_page=TABLE_PAGE):
         "pages": pages,
         "totals": totals,
     }
+
+
+def only_fields(records, fields):
+    """Return the records with `ward_code` and those of these fields they have, in order."""
+    names = ["ward_code", *(f for f in dict.fromkeys(fields) if f != "ward_code")]
+    return [{name: record[name] for name in names if name in record} for record in records]

@@ -45,9 +45,15 @@ var CommunityMap = (function () {
     return template.replace("{id}", encodeURIComponent(id));
   }
 
+  /* One formatter per number of decimals: toLocaleString builds one on every call, which
+     a table of a few thousand cells feels (a tenth of a second). */
+  var formats = {};
+
   function number(value, digits) {
     if (value === null || value === undefined || value === "") return "not known";
-    return Number(value).toLocaleString("en-GB", { maximumFractionDigits: digits || 0 });
+    digits = digits || 0;
+    if (!formats[digits]) formats[digits] = new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits });
+    return formats[digits].format(Number(value));
   }
 
   function percent(value) {
@@ -287,6 +293,13 @@ var CommunityMap = (function () {
     { key: "priority", text: true }
   ];
 
+  /* The columns the table shows: all it asks the server for. */
+  var TABLE_FIELDS = TABLE_COLUMNS.map(function (c) { return c.key; }).join(",");
+
+  /* The columns the map colours by and its popups show: all it asks for the wards in view. */
+  var POPUP_FIELDS = ["activity_class", "priority", "groups", "groups_per_1k", "services",
+    "population", "coordinator_coverage", "reach_core", "imd_decile"];
+
   function sortValue(column, row) {
     var value = row[column.key];
     if (column.rank) return column.rank.indexOf(value);
@@ -348,6 +361,7 @@ var CommunityMap = (function () {
     var query = new URLSearchParams(this.query);
     query.set("page", String(Math.max(1, page)));
     query.set("sort", (this.ascending ? "" : "-") + this.sortKey);
+    query.set("fields", TABLE_FIELDS);
     return fetchJSON(withQuery(this.options.figures_url, query)).then(function (data) {
       if (mine !== table.request) return data.total;
       table.page = data.page;
@@ -452,9 +466,9 @@ var CommunityMap = (function () {
   function serverCluster(map, cluster, noun) {
     var count = cluster[2];
     var size = count < 100 ? "small" : (count < 1000 ? "medium" : "large");
-    var label = count.toLocaleString("en-GB") + " " + noun + " here: zoom in";
+    var label = number(count) + " " + noun + " here: zoom in";
     var inner = element("div");
-    inner.appendChild(element("span", count.toLocaleString("en-GB")));
+    inner.appendChild(element("span", number(count)));
     var marker = L.marker([cluster[1], cluster[0]], {
       title: label, count: count, noun: noun,
       icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " server-cluster", iconSize: [40, 40] })
@@ -482,6 +496,9 @@ var CommunityMap = (function () {
       priority: classesByValue(options.legends.priority)
     };
     var reachOf = document.getElementById("reach-of");
+    var figureFields = POPUP_FIELDS.concat(reachOf ? Array.prototype.map.call(reachOf.options, function (o) {
+      return o.value;
+    }) : []).join(",");
 
     /* The reach class of a ward: the legend entry whose lowest share the ward reaches. */
     function reachClass(figures) {
@@ -499,17 +516,25 @@ var CommunityMap = (function () {
       };
     }
 
-    var wards = L.geoJSON(null, {
-      style: style,
-      onEachFeature: function (feature, layer) {
-        layer.bindPopup(function () {
-          return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
-        });
-        layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
-        focusable(layer, feature.properties);
-        shownWards[feature.properties.ward_code] = layer;
-      }
-    }).addTo(map);
+    function wardLayer(renderer) {
+      return L.geoJSON(null, {
+        style: style,
+        renderer: renderer,
+        onEachFeature: function (feature, layer) {
+          layer.bindPopup(function () {
+            return wardPopup(feature.properties, figuresByCode[feature.properties.ward_code], options);
+          });
+          layer.bindTooltip(function () { return element("span", feature.properties.ward_name); }, { sticky: true });
+          if (renderer instanceof L.SVG) focusable(layer, feature.properties);
+          shownWards[feature.properties.ward_code] = layer;
+        }
+      }).addTo(map);
+    }
+    /* Wards as SVG paths, each one focusable; past `canvas_wards` in view (a country, a
+       region), drawn on one canvas, many times faster, where the table is the keyboard's way
+       to every ward (a thousand tab stops would be none). */
+    var svgWards = wardLayer(L.svg()), canvasWards = wardLayer(L.canvas({ padding: 0.5 }));
+    var wards = svgWards;
     var groupMarkersLayer = clusterGroup();
     var groupClusters = L.featureGroup();
     var groups = L.layerGroup([groupMarkersLayer, groupClusters]);
@@ -563,7 +588,11 @@ var CommunityMap = (function () {
     /* Redraw the wards in view: after a pan keep those drawn (an open popup stays) and add
        the new ones; after a zoom, all at the new zoom's detail. */
     function drawWards(data, zoom) {
-      if (zoom !== wardsZoom) { wards.clearLayers(); shownWards = {}; wardsZoom = zoom; }
+      if (zoom !== wardsZoom) {
+        svgWards.clearLayers(); canvasWards.clearLayers(); shownWards = {}; wardsZoom = zoom;
+        wards = data.features.length > options.canvas_wards ? canvasWards : svgWards;
+        container.setAttribute("data-ward-renderer", wards === canvasWards ? "canvas" : "svg");
+      }
       var wanted = {};
       data.features.forEach(function (f) { wanted[f.properties.ward_code] = f; });
       Object.keys(shownWards).forEach(function (code) {
@@ -594,7 +623,7 @@ var CommunityMap = (function () {
         fetchJSON(withQuery(options.wards_url, scopeView)).then(current(function (data) {
           drawWards(data, scopeView.get("zoom"));
         })),
-        fetchJSON(withQuery(options.figures_url, viewWithout(view, ["zoom"]))).then(current(function (data) {
+        fetchJSON(withQuery(options.figures_url, withFields(viewWithout(view, ["zoom"])))).then(current(function (data) {
           figuresByCode = {};
           data.wards.forEach(function (row) { figuresByCode[row.ward_code] = row; });
         })),
@@ -605,6 +634,11 @@ var CommunityMap = (function () {
         wards.setStyle(style);
         setLoaded(map, true);
       }).catch(function (error) { report(map, error); });
+    }
+
+    function withFields(query) {
+      query.set("fields", figureFields);
+      return query;
     }
 
     function viewWithout(query, names) {

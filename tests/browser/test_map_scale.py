@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from mapper.core.wards import save_wards
 from mapper.store import db
+from mapper.web import viewport
 from tests.browser.test_pages import assert_clean, serious_accessibility_violations
 from tests.conftest import (
     BACKENDS,
@@ -121,13 +122,22 @@ def move_to(p, lonlat_box, zoom=None):
     loaded(p)
 
 
+# The bytes of the map's data as sent (compressed) and as decoded, by Resource Timing.
+DATA_BYTES = """() => {
+  const data = performance.getEntriesByType("resource").filter(e => e.name.includes("/map/"));
+  return [data.reduce((n, e) => n + e.encodedBodySize, 0),
+          data.reduce((n, e) => n + e.decodedBodySize, 0)];
+}"""
+
+
 def test_the_first_view_is_server_clusters_that_count_every_group_in_view(crowded, page):
     base, _app, xy, _wards = crowded
-    sizes = {}
+    sizes, encodings = {}, {}
 
     def measure(response):
         if "/map/" in response.url:
             sizes[response.url] = len(response.body())
+            encodings[response.url.split("?")[0]] = response.headers.get("content-encoding")
 
     page.page.on("response", measure)
     p = page.page
@@ -139,6 +149,10 @@ def test_the_first_view_is_server_clusters_that_count_every_group_in_view(crowde
     assert counts and sum(counts) == in_box(xy, view_box(p))
     assert int(p.locator(".folium-map").get_attribute("data-markers")) == 0
     assert sum(sizes.values()) < FIRST_VIEW_BUDGET, sizes
+    # On the wire the larger answers are gzipped: a fraction of their decoded size.
+    wire, decoded = p.evaluate(DATA_BYTES)
+    assert decoded == sum(sizes.values()) and 0 < wire < decoded / 3 < FIRST_VIEW_BUDGET / 3
+    assert encodings[base + "/map/wards.geojson"] == encodings[base + "/map/figures.json"] == "gzip"
     # The table still holds every ward in scope, a page at a time.
     assert p.locator("#ward-table tfoot th").inner_text() == "All 53 wards"
     assert page.outside_requests() == []
@@ -190,4 +204,30 @@ def test_panning_fetches_the_new_view_and_its_counts_still_add_up(crowded, page)
     markers = int(p.locator(".folium-map").get_attribute("data-markers"))
     assert sum(counts) + markers == in_box(xy, view_box(p))
     assert np.isclose(view_box(p)[0], west, atol=0.2)
+    assert_clean(page)
+
+
+def test_past_the_canvas_threshold_wards_are_drawn_on_a_canvas_and_the_table_keeps_them(
+    crowded, page, monkeypatch
+):
+    base, _app, _xy, wards = crowded
+    monkeypatch.setattr(viewport, "CANVAS_WARDS", 20)  # Manchester's 32 wards are past it
+    p = page.page
+    p.goto(base + "/?la=E08000003")
+    loaded(p)
+    assert p.locator(".folium-map").get_attribute("data-ward-renderer") == "canvas"
+    assert p.locator("path[data-ward]").count() == 0
+    assert p.locator(".leaflet-overlay-pane canvas").count() == 1
+    # The table is the keyboard's way to every ward meanwhile.
+    assert p.locator("#ward-table tfoot th").inner_text() == "All 32 wards"
+    assert p.locator("#ward-table tbody tr").count() == 32
+    assert serious_accessibility_violations(p) == []
+    # Zoomed in to fewer wards than that, each is a focusable shape again.
+    ward = wards[wards["code"] == "E05011372"].iloc[0]
+    move_to(p, ward.geometry.bounds)
+    assert p.locator(".folium-map").get_attribute("data-ward-renderer") == "svg"
+    p.locator(f'path[data-ward="{ward.code}"]').focus()
+    p.keyboard.press("Enter")
+    p.wait_for_selector(".leaflet-popup-content h2")
+    assert ward["name"] in p.locator(".leaflet-popup-content h2").inner_text()
     assert_clean(page)

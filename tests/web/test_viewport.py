@@ -109,6 +109,28 @@ def test_figures_come_for_the_wards_in_view_and_the_table_pages_through_every_wa
     assert client.get("/map/figures.json?page=1&sort=nope").status_code == 400
 
 
+def test_figures_send_only_the_fields_asked_for_with_the_same_values(client, session):
+    two_wards(session)
+    make_group(session, "Walkers", (-2.05, 53.45))
+    full = client.get(f"/map/figures.json?bbox={WEST_BOX}").get_json()["wards"]
+    slim = client.get(f"/map/figures.json?bbox={WEST_BOX}&fields=activity_class,groups")
+    rows = slim.get_json()["wards"]
+    assert [list(r) for r in rows] == [["ward_code", "activity_class", "groups"]] * len(full)
+    assert rows == [{k: r[k] for k in ("ward_code", "activity_class", "groups")} for r in full]
+    assert len(slim.get_data()) < len(client.get(f"/map/figures.json?bbox={WEST_BOX}").get_data())
+    # A page of the table: totals still of every row in scope, its rows slim.
+    page = client.get("/map/figures.json?page=1&sort=-groups&fields=ward_name").get_json()
+    assert page["totals"]["groups"] == 1 and page["total"] == 2
+    assert [set(r) for r in page["wards"]] == [{"ward_code", "ward_name"}] * 2
+    # A column the answer lacks is left out (a category's filter drops the others' reach).
+    lacking = client.get(f"/map/figures.json?bbox={WEST_BOX}&fields=groups,reach_nothing")
+    assert lacking.get_json()["wards"] == [
+        {"ward_code": r["ward_code"], "groups": r["groups"]} for r in full
+    ]
+    bad = client.get("/map/figures.json?fields=groups,<script>")
+    assert bad.status_code == 400 and "fields" in bad.get_json()["error"]["fields"]
+
+
 def test_the_home_box_is_the_configured_area_else_the_extent_of_the_wards(client, session):
     two_wards(session)
     make_wards(session, {"E05000009": ("Far", box(0.0, 51.0, 0.1, 51.1))}, la_code="E08000098")
