@@ -99,6 +99,7 @@ def respond(status, code, message, fields=None, reference=None):
         message=message,
         fields=fields or {},
         reference=reference,
+        database_away=status >= 500,  # the footer asks the database nothing more
     )
     return page, status
 
