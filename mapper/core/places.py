@@ -11,6 +11,7 @@ import shapely
 from sqlalchemy import func, select
 
 from mapper.core.group_input import POSTCODE_FORMAT
+from mapper.core.profiles import capitalised
 from mapper.core.wards import find_ward
 from mapper.errors import Invalid
 from mapper.store.models import CommunityGroup, Postcode, Ward
@@ -114,7 +115,7 @@ def _said(place):
         return f"The group {place.name} is in {where}"
     if place.kind == "la":
         return f"{place.name}: its wards are on the map"
-    return where[0].upper() + where[1:]
+    return capitalised(where)
 
 
 def _plural(count, one, many):

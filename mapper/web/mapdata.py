@@ -205,6 +205,12 @@ def service_markers(session, la_codes=(), ward_codes=(), categories=(), lonlat_b
     return _markers(session, Service, la_codes, ward_codes, categories, lonlat_box)
 
 
+def public_group(session, group_id):
+    """Return an active group, or None."""
+    group = session.get(CommunityGroup, group_id)
+    return group if group is not None and group.status == "active" else None
+
+
 def public_service(session, service_id):
     """Return an active service, or None."""
     service = session.get(Service, service_id)
@@ -293,15 +299,21 @@ def filter_choices(session):
     Kept per data version: grouping every active group by kind grows with the data, and the
     home page asks on every view.
     """
+    return copy.deepcopy(per_version(session, "filter_choices", lambda: _filter_choices(session)))
+
+
+def per_version(session, name, build):
+    """Return `build()` as kept for the data version this session sees (built afresh while the
+    session holds writes of its own, which that version does not count yet)."""
     cache = version.cache_of(session)
     if cache is None or session.new or session.dirty or session.info.get(version.CHANGED):
-        return _filter_choices(session)
-    key = ("filter_choices", version.current(session))
-    choices = cache.get(key)
-    if choices is None:
-        choices = _filter_choices(session)
-        cache.put(key, choices, size=len(repr(choices)))
-    return copy.deepcopy(choices)
+        return build()
+    key = (name, version.current(session))
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.put(key, value, size=len(repr(value)))
+    return value
 
 
 def _filter_choices(session):

@@ -11,6 +11,7 @@ from mapper.errors import NotFound
 from mapper.io import exports, method_docs
 from mapper.store import queries
 from mapper.store.db import get_session
+from mapper.web import mapdata
 
 method = Blueprint("method", __name__)
 
@@ -38,7 +39,10 @@ def boundary_attribution():
     """Return the attribution of the current wards' boundaries (their stored source notes,
     else BOUNDARY_ATTRIBUTION), or None when there are none or the database cannot say."""
     try:
-        notes, vintages = queries.boundary_sources(get_session())
+        session = get_session()  # every page's footer asks: kept per data version
+        notes, vintages = mapdata.per_version(
+            session, "boundary_sources", lambda: queries.boundary_sources(session)
+        )
     except SQLAlchemyError:
         return None  # an error page, the database away: say nothing rather than fail again
     if not vintages:

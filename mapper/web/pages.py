@@ -269,8 +269,8 @@ def map_coverage():
 @web.get("/groups/<int:group_id>")
 def group_page(group_id):
     """A group's public page: active groups only."""
-    group = get_session().get(CommunityGroup, group_id)
-    if group is None or group.status != "active":
+    group = mapdata.public_group(get_session(), group_id)
+    if group is None:
         raise NotFound(f"There is no public group {group_id}.")
     config = current_app.config
     parts = maps.group_map(
@@ -333,6 +333,11 @@ def ward_list(param, fetch, per_page=mapdata.LIST_LIMIT):
     }
 
 
+def in_pages(items, per_page=mapdata.LIST_LIMIT):
+    """Return the `fetch` of `ward_list` over a list already in memory."""
+    return lambda page: (len(items), items[(page - 1) * per_page : page * per_page])
+
+
 @web.get("/wards/<code>")
 def ward_page(code):
     """A ward's profile: its figures, groups and services, and the groups just over its edge."""
@@ -362,7 +367,6 @@ def ward_page(code):
     (row,) = [r for r in rows if r["ward_code"] == ward.code]
     names = mapdata.category_names(session)
     nearby = mapdata.nearby_groups(session, ward, geom)
-    limit = mapdata.LIST_LIMIT
     lists = {
         "groups": ward_list(
             "groups_page", lambda p: mapdata.listed(session, CommunityGroup, ward, page=p)
@@ -370,9 +374,7 @@ def ward_page(code):
         "serving": ward_list(
             "serving_page", lambda p: mapdata.serving_groups(session, ward, page=p)
         ),
-        "nearby": ward_list(
-            "nearby_page", lambda p: (len(nearby), nearby[(p - 1) * limit : p * limit])
-        ),
+        "nearby": ward_list("nearby_page", in_pages(nearby)),
         "services": ward_list(
             "services_page", lambda p: mapdata.listed(session, Service, ward, page=p)
         ),
@@ -392,10 +394,7 @@ def ward_page(code):
         decisions=recorded,
         actions=DECISION_ACTIONS,
         notes=[note for note in shown_notes if note.ward_code == ward.code],
-        notes_elsewhere=ward_list(
-            "notes_page",
-            lambda p: (len(elsewhere), elsewhere[(p - 1) * limit : p * limit]),
-        ),
+        notes_elsewhere=ward_list("notes_page", in_pages(elsewhere)),
         partner=notes.is_partner(user),
         follows=notes.follows(session, user, ward.code),
         notes_downloads=notes_downloads(ward) if notes.is_partner(user) else [],

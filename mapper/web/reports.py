@@ -11,8 +11,7 @@ from mapper.core import reports
 from mapper.errors import Invalid, NotFound
 from mapper.http import caching, limits
 from mapper.store.db import get_session
-from mapper.store.models import CommunityGroup
-from mapper.web import form_errors
+from mapper.web import form_errors, mapdata
 
 report_pages = Blueprint("reports", __name__)
 
@@ -46,8 +45,8 @@ def _render(group, values, errors=None, status=200):
 def report_group(group_id):
     """The form, and sending its note to the group's organisation (else the moderators)."""
     session = get_session()
-    group = session.get(CommunityGroup, group_id)
-    if group is None or group.status != "active":
+    group = mapdata.public_group(session, group_id)
+    if group is None:
         raise NotFound(f"There is no public group {group_id}.")
     if request.method == "GET":
         return _render(group, {})

@@ -203,15 +203,7 @@ var MapFind = (function () {
       if (!props || !props.ward_code || !layer.getElement || !layer.getPopup()) return;
       var path = layer.getElement();
       if (!path || path.hasAttribute("tabindex")) return;
-      path.setAttribute("data-ward", props.ward_code);
-      path.setAttribute("tabindex", "0");
-      path.setAttribute("role", "button");
-      path.setAttribute("aria-label", props.ward_name + ": neighbouring ward, open its link");
-      path.addEventListener("keydown", function (key) {
-        if (key.key !== "Enter" && key.key !== " ") return;
-        key.preventDefault();
-        layer.openPopup(layer.getCenter ? layer.getCenter() : undefined);
-      });
+      CommunityMap.asButton(layer, props, props.ward_name + ": neighbouring ward, open its link");
     });
   }
 
@@ -275,7 +267,7 @@ var MapFind = (function () {
         if (answer.kind === "la") return showAuthority(map, options, answer, data.message, resultsPage);
         if (options.page === "ward") {
           if (answer.ward_code === options.ward_code) { say(data.message + " That is this ward."); return; }
-          window.location.assign(CommunityMapTemplate(options.ward_page, answer.ward_code));
+          window.location.assign(CommunityMap.fromTemplate(options.ward_page, answer.ward_code));
           return;
         }
         return showWard(map, answer, data.message);
@@ -284,10 +276,6 @@ var MapFind = (function () {
         window.location.assign(resultsPage);
       });
     });
-  }
-
-  function CommunityMapTemplate(template, id) {
-    return template.replace("{id}", encodeURIComponent(id));
   }
 
   function showAuthority(map, options, answer, message, resultsPage) {

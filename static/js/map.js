@@ -233,20 +233,23 @@ var CommunityMap = (function () {
   }
 
   /* Let keyboard users reach a ward's shape and open its popup with Enter or Space. */
-  function focusable(layer, props) {
-    layer.on("add", function () {
-      var path = layer.getElement();
-      if (!path) return;
-      path.setAttribute("data-ward", props.ward_code);
-      path.setAttribute("tabindex", "0");
-      path.setAttribute("role", "button");
-      path.setAttribute("aria-label", props.ward_name + ": show its figures");
-      path.addEventListener("keydown", function (event) {
-        if (event.key !== "Enter" && event.key !== " ") return;
-        event.preventDefault();
-        layer.openPopup(layer.getCenter ? layer.getCenter() : undefined);
-      });
+  /* A ward's drawn path as a button named `label`: Enter or Space opens its popup. */
+  function asButton(layer, props, label) {
+    var path = layer.getElement();
+    if (!path) return;
+    path.setAttribute("data-ward", props.ward_code);
+    path.setAttribute("tabindex", "0");
+    path.setAttribute("role", "button");
+    path.setAttribute("aria-label", label);
+    path.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      layer.openPopup(layer.getCenter ? layer.getCenter() : undefined);
     });
+  }
+
+  function focusable(layer, props) {
+    layer.on("add", function () { asButton(layer, props, props.ward_name + ": show its figures"); });
   }
 
   /* ---- Home page: the choropleth, filters, legend, downloads and the table. ---- */
@@ -789,5 +792,8 @@ var CommunityMap = (function () {
     return drawn;
   }
 
-  return { start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll, focusable: focusable, facts: facts };
+  return {
+    start: start, element: element, fetchJSON: fetchJSON, fetchAll: fetchAll, focusable: focusable,
+    asButton: asButton, fromTemplate: fromTemplate, facts: facts
+  };
 })();
