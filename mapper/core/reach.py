@@ -12,18 +12,21 @@ the straight line in British National Grid (EPSG:27700) times a detour factor, s
 counts as reached when the straight line to a group is at most
 `reach_metres / detour_factor`. The method is described in docs/gap-analysis.md ("Reach").
 
-Computed in memory with shapely's STRtree (one tree of the groups and services per category,
-queried with every resident point for those within the distance: 3 times faster than a
-nearest-within query here), which benchmarks/reach.py measures; the database only hands over the
-points inside the scope's box grown by the distance, through its spatial index.
+Computed in memory with numpy (`_Cells`: the resident points sorted by the square of side the
+distance they are in, so that each group or service compares its distance only with the
+residents of the nine squares around it; no geometry objects), which benchmarks/reach.py
+measures; the database only hands over the points inside the scope's box grown by the
+distance, through its spatial index.
 """
+
+import hashlib
 
 import numpy as np
 import shapely
 from sqlalchemy import func, select
 
 from mapper import geo
-from mapper.store import db, queries
+from mapper.store import db, queries, version
 from mapper.store.models import CommunityGroup, Service, group_categories, service_categories
 
 # A ward without postcodes gets a grid of about this many points (spacing 25 m to 250 m).
@@ -50,16 +53,14 @@ def reach_shares(session, ward_geoms, ward_codes, counted, analysed_ids, params)
     to_bng = geo.transformer(geo.WGS84, f"EPSG:{geo.BNG}")
     box = geo.expand_box(shapely.total_bounds(ward_geoms), straight + 100)
     x, y, weights, ward_of, about = resident_points(session, ward_geoms, ward_codes, to_bng)
-    residents = shapely.points(x, y)
     per_ward = np.bincount(ward_of, weights=weights, minlength=len(ward_geoms))
     places = activity_points(session, box, counted, list(analysed_ids.values()))
+    cells = _Cells(x, y, straight)
     for column, category_id in enumerate(analysed_ids.values()):
         lon, lat = places.get(category_id, (np.empty(0), np.empty(0)))
         if not len(lon):
             continue
-        tree = shapely.STRtree(shapely.points(*to_bng.transform(lon, lat)))
-        reached = tree.query(residents, predicate="dwithin", distance=straight)[0]
-        reached = np.unique(reached)
+        reached = cells.reached(*to_bng.transform(lon, lat), straight)
         hits = np.bincount(ward_of[reached], weights=weights[reached], minlength=len(ward_geoms))
         shares[:, column] = hits / np.where(per_ward > 0, per_ward, 1)
     source = "grid" if len(about["grid_wards"]) == len(ward_geoms) else "postcodes"
@@ -78,42 +79,65 @@ def resident_points(session, ward_geoms, ward_codes, to_bng):
     lons, lats, figures = queries.postcodes_in_box(session, box, residents=True)
     ward_of = geo.locate(shapely.points(lons, lats), ward_geoms, list(ward_codes))
     inside = ward_of >= 0
-    x, y = to_bng.transform(lons[inside], lats[inside])
+    x, y = (np.asarray(v, float) for v in to_bng.transform(lons[inside], lats[inside]))
     weights, owners = np.nan_to_num(figures[inside], nan=1.0), ward_of[inside]
     unpeopled = np.bincount(owners, weights=weights, minlength=len(ward_geoms)) == 0
     weights[unpeopled[owners]] = 1.0
-    xs, ys, ws, owners, grid_wards = [np.asarray(x)], [np.asarray(y)], [weights], [owners], []
     empty = np.setdiff1d(np.arange(len(ward_geoms)), ward_of[inside])
-    for index in empty:
-        gx, gy = grid_points(shapely.transform(ward_geoms[index], _projector(to_bng)))
-        xs.append(gx), ys.append(gy), owners.append(np.full(len(gx), index))
-        ws.append(np.ones(len(gx)))
-        grid_wards.append(str(ward_codes[index]))
+    gx, gy, grid_of = ward_grids(session, np.asarray(ward_geoms)[empty], to_bng)
     return (
-        np.concatenate(xs),
-        np.concatenate(ys),
-        np.concatenate(ws),
-        np.concatenate(owners),
-        {"grid_wards": grid_wards, "weighted": bool(np.isfinite(figures[inside]).any())},
+        np.concatenate([x, gx]),
+        np.concatenate([y, gy]),
+        np.concatenate([weights, np.ones(len(gx))]),
+        np.concatenate([owners, empty[grid_of]]),
+        {
+            "grid_wards": [str(ward_codes[index]) for index in empty],
+            "weighted": bool(np.isfinite(figures[inside]).any()),
+        },
     )
 
 
-def grid_points(polygon):
-    """Return (x, y) of a regular grid of points inside a projected polygon (its
-    representative point when the polygon is too small for the grid)."""
-    area = polygon.area
-    spacing = float(np.clip(np.sqrt(area / GRID_POINTS), *GRID_SPACING_M)) if area else 1.0
-    min_x, min_y, max_x, max_y = polygon.bounds
-    gx, gy = np.meshgrid(
-        np.arange(min_x + spacing / 2, max_x, spacing),
-        np.arange(min_y + spacing / 2, max_y, spacing),
+def ward_grids(session, ward_geoms, to_bng):
+    """Return (x, y, ward index) of the grid points of lon/lat ward polygons (`grid_points`
+    in BNG), kept in the session's cache under the polygons, which are all a grid depends
+    on: the next analysis of the same wards, at any data version, takes them from there."""
+    cache = version.cache_of(session)
+    if cache is None or not len(ward_geoms):
+        return grid_points(shapely.transform(ward_geoms, _projector(to_bng)))
+    key = ("reach-grid", hashlib.blake2b(b"".join(shapely.to_wkb(ward_geoms))).digest())
+    grid = cache.get(key)
+    if grid is None:
+        grid = grid_points(shapely.transform(ward_geoms, _projector(to_bng)))
+        cache.put(key, grid, size=sum(part.nbytes for part in grid))
+    return grid
+
+
+def grid_points(polygons):
+    """Return (x, y, polygon index) of a regular grid of points inside each projected
+    polygon (its representative point when the polygon is too small for its grid)."""
+    if not len(polygons):
+        return np.empty(0), np.empty(0), np.empty(0, np.int64)
+    areas = shapely.area(polygons)
+    spacing = np.where(areas > 0, np.clip(np.sqrt(areas / GRID_POINTS), *GRID_SPACING_M), 1.0)
+    bounds = shapely.bounds(polygons)
+    start = bounds[:, :2] + spacing[:, None] / 2  # as np.arange(start, max, spacing) per axis
+    shape = np.maximum(np.ceil((bounds[:, 2:] - start) / spacing[:, None]), 0).astype(np.int64)
+    counts = shape[:, 0] * shape[:, 1]
+    owner = np.repeat(np.arange(len(polygons)), counts)
+    nth = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    columns = shape[owner, 0]
+    gx = start[owner, 0] + (nth % np.maximum(columns, 1)) * spacing[owner]
+    gy = start[owner, 1] + (nth // np.maximum(columns, 1)) * spacing[owner]
+    shapely.prepare(polygons)
+    keep = shapely.contains_xy(polygons[owner], gx, gy)
+    gx, gy, owner = gx[keep], gy[keep], owner[keep]
+    alone = np.setdiff1d(np.arange(len(polygons)), owner)
+    points = shapely.point_on_surface(polygons[alone])
+    gx, gy = (
+        np.concatenate([gx, shapely.get_x(points)]),
+        np.concatenate([gy, shapely.get_y(points)]),
     )
-    gx, gy = gx.ravel(), gy.ravel()
-    keep = shapely.contains_xy(polygon, gx, gy)
-    if not keep.any():
-        point = polygon.representative_point()
-        return np.array([point.x]), np.array([point.y])
-    return gx[keep], gy[keep]
+    return gx, gy, np.concatenate([owner, alone])
 
 
 def _projector(to_bng):
@@ -154,3 +178,59 @@ def activity_points(session, lonlat_box, counted, category_ids):
         int(category): (table[table[:, 0] == category, 1], table[table[:, 0] == category, 2])
         for category in np.unique(table[:, 0])
     }
+
+
+class _Cells:
+    """Points (x, y in metres) sorted by the square of side `size` they fall in, for finding
+    those within `size` of other points by looking in the nine squares around each."""
+
+    PAIRS = 4_000_000  # point pairs compared at a time, so that memory stays bounded
+
+    def __init__(self, x, y, size):
+        self.x, self.y, self.size = x, y, size
+        self.origin = (x.min() - size, y.min() - size) if len(x) else (0.0, 0.0)
+        column, row = self._square(x, y)
+        self.rows = int(row.max()) + 2 if len(x) else 1
+        keys = column * self.rows + row
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def _square(self, x, y):
+        return (
+            np.floor((x - self.origin[0]) / self.size).astype(np.int64),
+            np.floor((y - self.origin[1]) / self.size).astype(np.int64),
+        )
+
+    def reached(self, px, py, distance):
+        """Return a mask of the points within `distance` (at most `size`) of any (px, py)."""
+        px, py = np.asarray(px, float), np.asarray(py, float)
+        hit = np.zeros(len(self.x), bool)
+        if not len(px) or not len(self.x):
+            return hit
+        column, row = self._square(px, py)
+        steps = np.arange(-1, 2)
+        columns, rows = (
+            a.ravel()
+            for a in np.broadcast_arrays(
+                column[:, None, None] + steps[None, :, None],
+                row[:, None, None] + steps[None, None, :],
+            )
+        )
+        keys = np.where((rows >= 0) & (rows < self.rows), columns * self.rows + rows, -1)
+        first = np.searchsorted(self.keys, keys, "left")
+        counts = np.searchsorted(self.keys, keys, "right") - first
+        place = np.repeat(np.arange(len(px)), 9)
+        ends = np.cumsum(counts)
+        start = 0
+        while start < len(counts):
+            stop = max(
+                int(np.searchsorted(ends, ends[start] - counts[start] + self.PAIRS)), start + 1
+            )
+            part = counts[start:stop]
+            nth = np.arange(part.sum()) - np.repeat(np.cumsum(part) - part, part)
+            point = self.order[np.repeat(first[start:stop], part) + nth]
+            other = np.repeat(place[start:stop], part)
+            near = (self.x[point] - px[other]) ** 2 + (self.y[point] - py[other]) ** 2
+            hit[point[near <= distance * distance]] = True
+            start = stop
+        return hit

@@ -171,7 +171,9 @@ def plain_column(series):
 def gap_records(frame):
     """Return the analysis rows as dicts of plain values, in the frame's column order."""
     columns = gap_columns(frame)
-    values = [plain_column(frame[c]) for c in columns]
+    bare = frame.copy(deep=False)
+    bare.attrs = {}  # else pandas copies the metadata deeply for every column taken
+    values = [plain_column(bare[c]) for c in columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
