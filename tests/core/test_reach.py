@@ -2,13 +2,15 @@
 of a group or service of each category, checked against independent computations."""
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
 from mapper import config, geo
-from mapper.core import analysis
-from mapper.store import db, queries
+from mapper.core import analysis, reach
+from mapper.store import db, queries, version
 from mapper.store.models import Postcode
 from tests.factories import (
     TRAFFORD,
@@ -156,3 +158,42 @@ def test_reach_settings_come_from_the_environment():
     assert settings == {"REACH_METRES": 1200.0, "REACH_DETOUR_FACTOR": 1.3}
     with pytest.raises(config.ConfigError, match="REACH_METRES must be a number, not 'far'"):
         config.from_environment({"REACH_METRES": "far"})
+
+
+@pytest.mark.parametrize("pairs", [4_000_000, 7])
+def test_the_squares_find_what_a_tree_finds(pairs, monkeypatch):
+    """Residents in squares of the distance reach the same places as a shapely STRtree's
+    dwithin query, points on a square's edge and at exactly the distance included, also
+    when the pairs are compared a few at a time."""
+    monkeypatch.setattr(reach._Cells, "PAIRS", pairs)
+    rng = np.random.default_rng(7)
+    distance = 100.0
+    residents = rng.uniform(-1000, 1000, (3000, 2)).round(-1)  # many on square edges
+    places = np.vstack([rng.uniform(-1000, 1000, (40, 2)), [[0.0, 0.0], [1500.0, 0.0]]])
+    residents = np.vstack([residents, [[distance, 0.0], [0.0, -distance]]])  # exactly at it
+    found = reach._Cells(residents[:, 0], residents[:, 1], distance).reached(
+        places[:, 0], places[:, 1], distance
+    )
+    tree = shapely.STRtree(shapely.points(places))
+    near = tree.query(shapely.points(residents), predicate="dwithin", distance=distance)[0]
+    assert found.any() and not found.all()
+    assert np.array_equal(np.flatnonzero(found), np.unique(near))
+    assert found[-2:].all()
+
+
+def test_a_grid_is_kept_by_the_wards_boundaries(app, session):
+    square = box(-2.01, 53.44, -1.99, 53.46)
+    make_wards(session, {"E05000009": ("Square", square)})
+    session.commit()
+    first = analysis.compute_gaps(session)
+    make_group(session, "Centre", (-2.0, 53.45), categories=["older-people"])
+    session.commit()
+    cache = version.cache_of(session)
+    kept = [key for key in cache._entries if key[0] == "reach-grid"]
+    assert len(kept) == 1
+    again = analysis.compute_gaps(session)  # a new data version: the grid is taken as kept
+    assert [key for key in cache._entries if key[0] == "reach-grid"] == kept
+    assert first["reach_older_people"][0] == 0 and again["reach_older_people"][0] > 0.4
+    cache.clear()
+    fresh = analysis.compute_gaps(session)  # built again: the same answer
+    assert fresh["reach_older_people"][0] == again["reach_older_people"][0]
