@@ -118,10 +118,18 @@ def compute_gaps(
     frame = cache.get(key)
     if frame is None:
         frame = _compute(session, *arguments, params)
-        cache.put(key, frame, size=int(frame.memory_usage(deep=True).sum()))
+        cache.put(key, frame, size=_bytes(frame))
     answer = frame.copy()
     answer.attrs = copy.deepcopy(frame.attrs)
     return answer
+
+
+def _bytes(frame):
+    """The memory a frame takes; without its metadata, which pandas would otherwise copy
+    deeply into every column it measures."""
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return int(bare.memory_usage(deep=True).sum())
 
 
 def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):

@@ -192,8 +192,11 @@ class _Cells:
         column, row = self._square(x, y)
         self.rows = int(row.max()) + 2 if len(x) else 1
         keys = column * self.rows + row
-        self.order = np.argsort(keys, kind="stable")
-        self.keys = keys[self.order]
+        self.order = np.argsort(keys)
+        keys = keys[self.order]
+        # Each occupied square once, with where its points start in `order`.
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        self.squares, self.starts = keys[starts], np.r_[starts, len(keys)]
 
     def _square(self, x, y):
         return (
@@ -217,8 +220,11 @@ class _Cells:
             )
         )
         keys = np.where((rows >= 0) & (rows < self.rows), columns * self.rows + rows, -1)
-        first = np.searchsorted(self.keys, keys, "left")
-        counts = np.searchsorted(self.keys, keys, "right") - first
+        found = np.searchsorted(self.squares, keys)
+        found[found == len(self.squares)] = 0
+        occupied = self.squares[found] == keys
+        first = self.starts[found]
+        counts = np.where(occupied, self.starts[found + 1] - first, 0)
         place = np.repeat(np.arange(len(px)), 9)
         ends = np.cumsum(counts)
         start = 0
