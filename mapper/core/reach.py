@@ -26,6 +26,7 @@ import shapely
 from sqlalchemy import func, select
 
 from mapper import geo
+from mapper.core import ward_counts
 from mapper.store import db, queries, version
 from mapper.store.models import CommunityGroup, Service, group_categories, service_categories
 
@@ -149,7 +150,26 @@ def _projector(to_bng):
 
 def activity_points(session, lonlat_box, counted, category_ids):
     """Return {category id: (lons, lats)} of the counted groups and active services of each
-    category inside the box (found through the spatial index)."""
+    category inside the box (found through the spatial index).
+
+    Groups are read once each with their category bit mask (ward_counts.MASK_IDS), not once
+    per category link; a category without a bit is read through the links."""
+    box = db.bbox_filter(CommunityGroup.geom, lonlat_box, session.bind)
+    masked = [c for c in category_ids if c in ward_counts.MASK_IDS]
+    linked = [c for c in category_ids if c not in ward_counts.MASK_IDS]
+    found = {}
+    if masked:
+        query = select(
+            CommunityGroup.category_mask,
+            func.ST_X(CommunityGroup.geom),
+            func.ST_Y(CommunityGroup.geom),
+        ).where(*counted, box, CommunityGroup.category_mask != 0)
+        rows = session.execute(query).all()
+        masks = np.array([r[0] for r in rows], dtype=np.int64)
+        xy = np.array([(r[1], r[2]) for r in rows], dtype=float).reshape(-1, 2)
+        for category in masked:
+            has = (masks & (1 << category)) != 0
+            found[category] = [xy[has]]
     groups = (
         select(
             group_categories.c.category_id,
@@ -157,11 +177,7 @@ def activity_points(session, lonlat_box, counted, category_ids):
             func.ST_Y(CommunityGroup.geom),
         )
         .join(CommunityGroup, CommunityGroup.id == group_categories.c.group_id)
-        .where(
-            *counted,
-            group_categories.c.category_id.in_(category_ids),
-            db.bbox_filter(CommunityGroup.geom, lonlat_box, session.bind),
-        )
+        .where(*counted, group_categories.c.category_id.in_(linked), box)
     )
     services = (
         select(service_categories.c.category_id, func.ST_X(Service.geom), func.ST_Y(Service.geom))
@@ -172,11 +188,15 @@ def activity_points(session, lonlat_box, counted, category_ids):
             db.bbox_filter(Service.geom, lonlat_box, session.bind),
         )
     )
-    rows = [tuple(r) for query in (groups, services) for r in session.execute(query)]
+    reads = (groups, services) if linked else (services,)
+    rows = [tuple(r) for query in reads for r in session.execute(query)]
     table = np.array(rows, dtype=float).reshape(-1, 3)
+    for category in np.unique(table[:, 0]):
+        found.setdefault(int(category), []).append(table[table[:, 0] == category, 1:])
     return {
-        int(category): (table[table[:, 0] == category, 1], table[table[:, 0] == category, 2])
-        for category in np.unique(table[:, 0])
+        category: (np.concatenate(parts)[:, 0], np.concatenate(parts)[:, 1])
+        for category, parts in found.items()
+        if sum(len(part) for part in parts)
     }
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from sqlalchemy import select
 
-from mapper.core import analysis, ward_counts
+from mapper.core import analysis, reach, ward_counts
 from mapper.store import queries
 from mapper.store.models import Category, CommunityGroup, group_categories
 from tests.factories import make_group, two_wards
@@ -56,3 +56,29 @@ def test_the_category_masks_give_the_categories_present_of_the_join(session):
     for group_id, category_id in links:
         expected[group_id] |= 1 << category_id
     assert masks == expected
+
+
+def test_reach_reads_the_same_places_by_mask_as_by_link(session, monkeypatch):
+    two_wards(session)
+    rng = np.random.default_rng(13)
+    for i in range(80):
+        lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
+        chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
+        make_group(
+            session, f"G{i}", lonlat, status="active" if i % 4 else "closed", categories=chosen
+        )
+    session.commit()
+    ids = list(dict(session.execute(select(Category.slug, Category.id)).all()).values())
+    counted = ward_counts.counted_groups(None, (), [])
+    box = (-3.0, 53.0, -1.0, 54.0)
+
+    def places():
+        found = reach.activity_points(session, box, counted, ids)
+        return {
+            c: sorted(zip(*(np.round(v, 9) for v in xy), strict=True)) for c, xy in found.items()
+        }
+
+    by_mask = places()
+    monkeypatch.setattr(ward_counts, "MASK_IDS", range(0))
+    by_link = places()
+    assert by_mask == by_link and sum(len(v) for v in by_mask.values()) > 60
