@@ -8,7 +8,10 @@ clustered around towns) with bulk inserts, the ward of every group and service d
 project's rule (core.wards.locate_wards). Then times, several times each, `compute_gaps` for
 all wards and for one local authority, and the baseline: a geopandas `sjoin` of the same
 group points into the same ward polygons followed by a count per ward, on data already in
-memory. Prints medians; the last line is JSON.
+memory. Then the same analyses as the server answers them just after a write (`after_write_*`:
+a new data version, so nothing of the answer is cached, but the grids of wards without
+postcodes kept, as they depend on boundaries only): national, and with a category, a kind
+and an as_of filter, each with its ratio to the sjoin. Prints medians; the last line is JSON.
 
 The database is a temporary SpatiaLite file or a temporary PostGIS database (dropped at the
 end) unless --database names one; a database that already holds the data is reused.
@@ -36,7 +39,7 @@ from sqlalchemy.orm import Session
 from mapper import create_app, geo
 from mapper.core import analysis
 from mapper.core.wards import locate_wards, update_coordinator_coverage
-from mapper.store import db
+from mapper.store import db, version
 from mapper.store.models import (
     Category,
     CommunityGroup,
@@ -350,6 +353,35 @@ def timed(function, runs, cpu=None):
     return times
 
 
+# The analyses timed as the server answers them just after a write: a new data version (so
+# no answer is cached) but what does not depend on it kept (the grids of wards without
+# postcodes), nationally and with each filter.
+AFTER_WRITE = {
+    "national": {},
+    "category": {"categories": ["older-people"]},
+    "kind": {"kinds": ["charity"]},
+    "as_of": {"as_of": TODAY - timedelta(days=180)},
+}
+
+
+def after_writes(app, runs):
+    """Return {name: times} of the AFTER_WRITE analyses in an app's session, each run after
+    bumping the data version as a write does."""
+    times = {name: [] for name in AFTER_WRITE}
+    with app.app_context():
+        session = db.get_session()
+        analysis.compute_gaps(session)  # what a first request builds and keeps
+        for name, filters in AFTER_WRITE.items():
+            for _ in range(runs):
+                version.bump(session)
+                session.commit()
+                started = time.perf_counter()
+                analysis.compute_gaps(session, **filters)
+                times[name].append(time.perf_counter() - started)
+        session.rollback()
+    return times
+
+
 def database_url(args):
     """Return (url, cleanup) for the benchmark's database."""
     if args.database:
@@ -422,6 +454,7 @@ def run(args, url):
     engine.dispose()
 
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "benchmark"})
+    after_write = after_writes(app, args.runs)
     client = app.test_client()
     response = client.get(f"/gaps.geojson?la={la_code}")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -444,6 +477,16 @@ def run(args, url):
         "ratio_to_group_by": round(
             statistics.median(analysis_times) / statistics.median(group_by_times), 2
         ),
+        **{f"after_write_{k}_s": median(v) for k, v in after_write.items()},
+        **{
+            f"after_write_{k}_ratio": round(
+                statistics.median(v) / statistics.median(baseline_times), 3
+            )
+            for k, v in after_write.items()
+        },
+        "after_write_ratio_to_group_by": round(
+            statistics.median(after_write["national"]) / statistics.median(group_by_times), 2
+        ),
         "la_code": la_code,
         "la_wards": la_wards,
         "la_geojson_bytes": geojson_bytes,
@@ -459,7 +502,8 @@ def run(args, url):
         "baseline_all_s": [round(t, 3) for t in baseline_times],
     }
     keys = ("analysis_s", "la_analysis_s", "baseline_sjoin_s", "ratio", "bare_group_by_s")
-    for key in (*keys, "ratio_to_group_by", "la_geojson_bytes"):
+    written = [k for k in result if k.startswith("after_write_")]
+    for key in (*keys, "ratio_to_group_by", *written, "la_geojson_bytes"):
         print(f"{key}: {result[key]}")
     print(json.dumps(result))
     return result

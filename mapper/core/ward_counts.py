@@ -40,7 +40,11 @@ def counted_groups(as_of, kinds, category_ids):
         ]
     if kinds:
         clauses.append(func.lower(group.kind).in_([k.lower() for k in kinds]))
-    if category_ids:
+    if category_ids and all(i in MASK_IDS for i in category_ids):
+        # The group's category bit mask (in the covering index), not a subquery per group.
+        bits = literal(sum(1 << i for i in set(category_ids)), BigInteger)
+        clauses.append(group.category_mask.op("&")(bits) != 0)
+    elif category_ids:
         clauses.append(
             exists()
             .where(

@@ -82,3 +82,19 @@ def test_reach_reads_the_same_places_by_mask_as_by_link(session, monkeypatch):
     monkeypatch.setattr(ward_counts, "MASK_IDS", range(0))
     by_link = places()
     assert by_mask == by_link and sum(len(v) for v in by_mask.values()) > 60
+
+
+def test_a_category_filter_by_mask_counts_what_the_links_count(session, monkeypatch):
+    two_wards(session)
+    rng = np.random.default_rng(14)
+    for i in range(80):
+        lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
+        chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
+        make_group(session, f"G{i}", lonlat, categories=chosen)
+    session.commit()
+    asked = ((), (), ("faith", "older-people"), (), None, analysis.resolve_params())
+    by_mask = analysis._compute(session, *asked)  # compute_gaps would answer both from its cache
+    monkeypatch.setattr(ward_counts, "MASK_IDS", range(0))
+    by_link = analysis._compute(session, *asked)
+    assert by_mask.drop(columns="geometry").equals(by_link.drop(columns="geometry"))
+    assert 0 < by_mask["groups"].sum() < 80
