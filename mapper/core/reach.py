@@ -207,13 +207,14 @@ class _Cells:
     PAIRS = 4_000_000  # point pairs compared at a time, so that memory stays bounded
 
     def __init__(self, x, y, size):
-        self.x, self.y, self.size = x, y, size
+        self.size = size
         self.origin = (x.min() - size, y.min() - size) if len(x) else (0.0, 0.0)
         column, row = self._square(x, y)
         self.rows = int(row.max()) + 2 if len(x) else 1
         keys = column * self.rows + row
         self.order = np.argsort(keys)
         keys = keys[self.order]
+        self.sorted_x, self.sorted_y = x[self.order], y[self.order]  # read in runs, not at random
         # Each occupied square once, with where its points start in `order`.
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         self.squares, self.starts = keys[starts], np.r_[starts, len(keys)]
@@ -227,8 +228,8 @@ class _Cells:
     def reached(self, px, py, distance):
         """Return a mask of the points within `distance` (at most `size`) of any (px, py)."""
         px, py = np.asarray(px, float), np.asarray(py, float)
-        hit = np.zeros(len(self.x), bool)
-        if not len(px) or not len(self.x):
+        hit = np.zeros(len(self.order), bool)  # in the order of the squares
+        if not len(px) or not len(hit):
             return hit
         column, row = self._square(px, py)
         steps = np.arange(-1, 2)
@@ -254,9 +255,11 @@ class _Cells:
             )
             part = counts[start:stop]
             nth = np.arange(part.sum()) - np.repeat(np.cumsum(part) - part, part)
-            point = self.order[np.repeat(first[start:stop], part) + nth]
+            point = np.repeat(first[start:stop], part) + nth
             other = np.repeat(place[start:stop], part)
-            near = (self.x[point] - px[other]) ** 2 + (self.y[point] - py[other]) ** 2
+            near = (self.sorted_x[point] - px[other]) ** 2 + (self.sorted_y[point] - py[other]) ** 2
             hit[point[near <= distance * distance]] = True
             start = stop
-        return hit
+        found = np.zeros(len(hit), bool)
+        found[self.order] = hit
+        return found
