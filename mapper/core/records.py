@@ -191,6 +191,7 @@ class _BulkInsert:
     def __init__(self, session, model, organisation, user, defaults):
         self.session, self.model, self.user = session, model, user
         self.table = model.__table__
+        self.keys = set(self.table.c.keys())
         self.links = BULK[model]
         self.fixed = {**(defaults or {})}
         if organisation is not None:
@@ -214,7 +215,7 @@ class _BulkInsert:
         self.org_ids.append(values.pop("org_ids", None) or ())
         served = values.pop("wards_served", None) or ()
         served_ids = [w.id for w in stored(current_wards_by_code, served)] if served else []
-        columns = {k: v for k, v in values.items() if v is not None and k in self.table.c}
+        columns = {k: v for k, v in values.items() if v is not None and k in self.keys}
         columns["ward_id"] = ward_id
         new = _New(values.get("name"), values.get("external_id"))
         self.pending.append((new, columns, category_ids, served_ids))
