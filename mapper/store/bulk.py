@@ -6,6 +6,9 @@ a column no row names takes its Python default, per row, as SQLAlchemy's INSERT 
 geometry column takes shapely geometries in lon/lat, put on the stored grid in one pass.
 """
 
+import json
+from contextlib import contextmanager
+
 import numpy as np
 import shapely
 
@@ -53,7 +56,41 @@ def insert_rows(session, table, rows):
             for row in tuples:
                 target.write_row(row)
         return
-    conn.exec_driver_sql(str(statement), tuples)
+    geometry = [c.name for c in columns if hasattr(c.type, "srid")]
+    with _index_filled_after(conn, table, geometry, rows):
+        conn.exec_driver_sql(str(statement), tuples)
+
+
+@contextmanager
+def _index_filled_after(conn, table, geometry, rows):
+    """On SpatiaLite, fill the spatial indexes of the rows' geometry in one statement each
+    after the INSERT, not in SpatiaLite's per-row trigger (about 0.1 ms a row): the trigger is
+    dropped and put back inside the transaction, so no other connection sees it missing.
+    The rows must hold their ids (the rowid)."""
+    triggers = {}
+    for column in geometry if "id" in rows[0] else ():
+        name = f"gii_{table.name}_{column}"
+        found = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+        ).scalar()
+        if found:
+            triggers[column] = found
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+        ids = json.dumps([row["id"] for row in rows]) if triggers else None
+        for column in triggers:  # what the trigger does, for every new row at once
+            index = f"idx_{table.name}_{column}"
+            new = "SELECT value FROM json_each(?)"
+            conn.exec_driver_sql(f'DELETE FROM "{index}" WHERE pkid IN ({new})', (ids,))
+            conn.exec_driver_sql(
+                f'SELECT count(RTreeAlign(\'{index}\', rowid, "{column}")) FROM "{table.name}" '
+                f"WHERE rowid IN ({new})",
+                (ids,),
+            )
+    finally:
+        for sql in triggers.values():
+            conn.exec_driver_sql(sql)
 
 
 def geometry_values(geoms, postgres):
