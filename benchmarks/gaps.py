@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from mapper import create_app, geo
 from mapper.core import analysis
 from mapper.core.wards import locate_wards, update_coordinator_coverage
-from mapper.store import bulk, db
+from mapper.store import db
 from mapper.store.models import (
     Category,
     CommunityGroup,
@@ -244,9 +244,9 @@ def build(session, args, rng):
             {"group_id": int(g), "category_id": int(c)} for g, c in zip(chosen, picked, strict=True)
         ]
     links = list({(r["group_id"], r["category_id"]): r for r in links}.values())
-    # One COPY on PostGIS: the category-mask triggers (migration 0012) then fire once, not
-    # once per link.
-    bulk.insert_rows(session, group_categories, links)
+    # Multi-row INSERTs: on PostGIS the category-mask triggers (migration 0012) then fire
+    # once per statement, not once per link.
+    db.insert_many(session, group_categories, links)
     # 8% of groups also work in a ward near their own (wards were stored in Z-curve order).
     serving = np.flatnonzero((rng.random(n) < 0.08) & (ward_ids >= 0))
     all_wards = np.array(session.scalars(select(Ward.id).order_by(Ward.id)).all())

@@ -143,6 +143,22 @@ def insert_new(session, table, rows, key):
     session.execute(statement, rows)
 
 
+def insert_many(session, table, rows):
+    """INSERT the rows (dicts with the same keys) in as few statements as the backend allows.
+
+    PostGIS: with RETURNING, so that SQLAlchemy batches them into multi-row INSERTs
+    ("insertmanyvalues", 1,000 rows a statement) where psycopg would send one statement per
+    row and statement triggers would fire per row. SQLite: one executemany.
+    """
+    if not rows:
+        return
+    if is_spatialite(session):
+        session.execute(table.insert(), rows)
+        return
+    first_key = next(iter(table.primary_key.columns))
+    session.execute(table.insert().returning(first_key), rows)
+
+
 def reserve_ids(session, table, count):
     """Return `count` new primary keys of `table` for rows this transaction will insert.
 
