@@ -1,6 +1,7 @@
 """The import commands: read a file, report each rejected row, save the rest in one transaction."""
 
 import functools
+import gc
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,20 @@ def _reading(path):
         yield
     except MapperError as error:
         raise click.ClickException(f"{path}: {error.message}") from None
+
+
+@contextmanager
+def _collecting_less():
+    """Pause Python's cyclic garbage collector while a command imports: a big file's rows are
+    millions of small objects in no cycle, which each collection would walk again (about a
+    fifth of the CPU time of 50,000 groups). It runs again after, in a command's process."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _progress(length, noun):
@@ -292,6 +307,7 @@ def located_command(name, model, noun):
     )
     @import_options
     @with_appcontext
+    @_collecting_less()
     def command(path, layer, fields, crs, organisation, dry_run, strict, categories=()):
         session = db.get_session()
         vocabulary = queries.category_vocabulary(session)

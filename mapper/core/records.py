@@ -10,9 +10,11 @@ from sqlalchemy.orm import selectinload
 from mapper import geo
 from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
+from mapper.core.ward_counts import MASK_IDS
 from mapper.core.wards import locate_wards
 from mapper.store import queries
-from mapper.store.db import insert_many, reserve_ids, to_wkb_element
+from mapper.store.bulk import insert_rows
+from mapper.store.db import reserve_ids, to_wkb_element
 from mapper.store.models import (
     AuditEvent,
     Category,
@@ -189,6 +191,7 @@ class _BulkInsert:
     def __init__(self, session, model, organisation, user, defaults):
         self.session, self.model, self.user = session, model, user
         self.table = model.__table__
+        self.keys = set(self.table.c.keys())
         self.links = BULK[model]
         self.fixed = {**(defaults or {})}
         if organisation is not None:
@@ -198,7 +201,6 @@ class _BulkInsert:
         # The whole vocabulary at once: a query per distinct list of slugs costs more.
         self.category_ids = dict(session.execute(select(Category.slug, Category.id)).all())
         self.written = 0
-        self.geometry_columns = [c.name for c in self.table.columns if hasattr(c.type, "srid")]
 
     def add(self, values, stored, ward_id=None):
         """Keep a new record to write; return its stand-in for matching and outcomes.
@@ -213,7 +215,7 @@ class _BulkInsert:
         self.org_ids.append(values.pop("org_ids", None) or ())
         served = values.pop("wards_served", None) or ()
         served_ids = [w.id for w in stored(current_wards_by_code, served)] if served else []
-        columns = {k: v for k, v in values.items() if v is not None and k in self.table.c}
+        columns = {k: v for k, v in values.items() if v is not None and k in self.keys}
         columns["ward_id"] = ward_id
         new = _New(values.get("name"), values.get("external_id"))
         self.pending.append((new, columns, category_ids, served_ids))
@@ -232,18 +234,18 @@ class _BulkInsert:
             for columns, ward_id in zip(unlocated, ward_ids, strict=True):
                 columns["ward_id"] = ward_id
         ids = reserve_ids(session, table, len(pending))
-        rows = []
-        for (_, columns, _, _), id_ in zip(pending, ids, strict=True):
-            row = {**self.fixed, **columns, "id": id_}
-            for name in self.geometry_columns:
-                if row.get(name) is not None:
-                    row[name] = to_wkb_element(row[name])
-            rows.append(row)
+        rows = [
+            {**self.fixed, **columns, "id": id_}
+            for (_, columns, _, _), id_ in zip(pending, ids, strict=True)
+        ]
+        if "category_mask" in table.c:  # what the link table's triggers (0012) would set
+            for row, (_, _, categories, _) in zip(rows, pending, strict=True):
+                row["category_mask"] = sum(1 << c for c in set(categories) if c in MASK_IDS)
         keys = set().union(*rows)
         for row in rows:  # one executemany needs the same keys in every row
             for key in keys - row.keys():
                 row[key] = _column_default(table.c[key])
-        insert_many(session, table, rows)
+        insert_rows(session, table, rows)
         category_link, served_link = self.links
         links = [
             {category_link[0]: id_, "category_id": c}
@@ -251,21 +253,21 @@ class _BulkInsert:
             for c in dict.fromkeys(categories)
         ]
         if links:
-            insert_many(session, category_link[1], links)
+            insert_rows(session, category_link[1], links)
         served = [
             {"group_id": id_, "ward_id": w}
             for id_, (_, _, _, wards) in zip(ids, pending, strict=True)
             for w in dict.fromkeys(wards)
         ]
         if served:
-            insert_many(session, served_link, served)
+            insert_rows(session, served_link, served)
         identifiers = [
             {"group_id": id_, "scheme": row.scheme, "identifier": row.identifier, "value": value}
             for id_, values in zip(ids, org_ids, strict=True)
             for value in values
             for row in [OrgId.of(value)]
         ]
-        insert_many(session, OrgId.__table__, identifiers)
+        insert_rows(session, OrgId.__table__, identifiers)
         user_id = self.user.id if self.user else None
         events = [
             {
@@ -278,7 +280,7 @@ class _BulkInsert:
             }
             for id_ in ids
         ]
-        insert_many(session, AuditEvent.__table__, events)
+        insert_rows(session, AuditEvent.__table__, events)
         for (new, _, _, _), id_ in zip(pending, ids, strict=True):
             new.id = id_
         self.written += len(ids)

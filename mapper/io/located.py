@@ -1,5 +1,6 @@
 """Readers of located records: community groups, services and coordinators, and the demo data."""
 
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from mapper.io.columns import (
     choose_columns,
     data_columns,
     locate_cells,
+    lonlat_points,
     parse_count,
     parse_date,
     require,
@@ -117,11 +119,12 @@ def read_located(
     if "postcode" in columns and find_postcodes is not None:
         wanted = {Postcode.normalise(text(r[columns["postcode"]])) for r in rows}
         postcodes = find_postcodes(sorted(p for p in wanted if p))
+    points = lonlat_points(frame, columns, crs)
     for index, record in enumerate(rows):
         where = where_label(frame, index)
         values, reason = located_values(record, model, columns, categories, vocabulary)
         if not reason:
-            reason = locate_record(record, model, columns, crs, postcodes, values)
+            reason = locate_record(record, model, columns, crs, postcodes, values, points[index])
         if reason:
             label = text(record[columns["name"]])
             reading.reject(index, where, f"{reason} ({shorten(label)})" if label else reason)
@@ -193,17 +196,21 @@ def located_values(record, model, columns, categories, vocabulary):
     return values, None
 
 
+@lru_cache
 def longest_of(table, column):
     """Return the most characters a text column takes (its length, or LONGEST_TEXT's)."""
     length = getattr(table.c[column].type, "length", None) if column in table.c else None
     return length or LONGEST_TEXT.get(column)
 
 
-def locate_record(record, model, columns, crs, postcodes, values):
-    """Put a record's point (and a coordinator's patch) into `values`; return why not."""
+def locate_record(record, model, columns, crs, postcodes, values, point=None):
+    """Put a record's point (and a coordinator's patch) into `values`; return why not.
+
+    `point` is the one `lonlat_points` found already in the record's cells, if any.
+    """
     point_column = location_column(model)
-    geom = record.get("geometry")
-    point = reason = None
+    geom = record.get("geometry") if point is None else None
+    reason = None
     if geom is not None and not geom.is_empty:
         if model is Coordinator and geom.geom_type in ("Polygon", "MultiPolygon"):
             reason = geo.vertex_problem(geom)

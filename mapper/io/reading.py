@@ -179,4 +179,9 @@ def read_any(path, layer=None, notes=None):
 
 def records(frame):
     """Return the rows of a frame as dicts (the geometry under "geometry" if any)."""
-    return frame.to_dict("records")
+    if is_geo(frame) or frame.columns.empty:
+        return frame.to_dict("records")
+    # A table of text: its columns as lists, zipped (to_dict takes its cells one by one).
+    names = list(frame.columns)
+    cells = (frame.iloc[:, i].tolist() for i in range(len(names)))
+    return [dict(zip(names, row, strict=True)) for row in zip(*cells, strict=True)]

@@ -4,6 +4,7 @@ PostgreSQL refuses a NUL byte and no driver can encode a lone surrogate, while S
 store both; checking here, before either backend sees the text, makes them behave the same.
 """
 
+import re
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ LONGEST_TEXT = {
     "opening_hours": 1000,
     "eligibility": 1000,
 }
+SURROGATE = re.compile("[\ud800-\udfff]")
 WEB_ADDRESS_REASON = "must be a web address starting with http:// or https://"
 
 
@@ -33,7 +35,7 @@ def text_problem(value):
     """Return why `value` cannot be stored as text (NUL byte, lone surrogate), or None."""
     if "\x00" in value:
         return "must not contain NUL bytes"
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if SURROGATE.search(value):
         return "must be valid Unicode (it has a lone surrogate)"
     return None
 

@@ -106,7 +106,7 @@ def test_init_db_is_safe_to_run_twice(app):
     db.upgrade_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0028"
+            "0029"
         ]
     assert "community_groups" in inspect(engine).get_table_names()
 
@@ -150,4 +150,25 @@ def test_the_ward_attribution_migration_goes_down_and_up_again(unmigrated_databa
     assert "attribution" not in {c["name"] for c in inspect(engine).get_columns("wards")}
     db.upgrade_schema(engine)
     assert "attribution" in {c["name"] for c in inspect(engine).get_columns("wards")}
+    engine.dispose()
+
+
+def test_the_category_mask_migration_goes_down_and_up_again(unmigrated_database_url):
+    from alembic import command
+
+    engine = db.make_engine(unmigrated_database_url)
+    db.upgrade_schema(engine)
+    sqlite = db.is_spatialite(engine)
+    body = (
+        "SELECT sql FROM sqlite_master WHERE name = 'group_categories_mask_insert'"
+        if sqlite
+        else "SELECT prosrc FROM pg_proc WHERE proname = 'group_categories_mask_added'"
+    )
+    with engine.connect() as connection:
+        assert "category_mask &" in connection.execute(text(body)).scalar()
+    with engine.begin() as connection:
+        command.downgrade(db.alembic_config(connection), "0028")
+    with engine.connect() as connection:
+        assert "category_mask &" not in connection.execute(text(body)).scalar()
+    db.upgrade_schema(engine)
     engine.dispose()
