@@ -294,6 +294,8 @@ class CommunityGroup(Identified, Timestamped, Base):
             "category_mask",
         ),
         Index("ix_community_groups_external_id", "external_id"),
+        # The kinds of active groups, found a seek at a time (queries.active_kinds).
+        Index("ix_community_groups_status_kind", "status", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

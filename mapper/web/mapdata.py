@@ -15,7 +15,7 @@ from shapely.geometry import mapping
 from sqlalchemy import func, literal, or_, select
 
 from mapper import geo
-from mapper.store import db, version
+from mapper.store import db, queries, version
 from mapper.store.models import (
     Category,
     CommunityGroup,
@@ -325,13 +325,7 @@ def _filter_choices(session):
     ).all()
     categories = session.execute(select(Category.slug, Category.name).order_by(Category.name)).all()
     # Kinds are free text: offer the most used ones only, so the page stays small.
-    kinds = session.scalars(
-        select(CommunityGroup.kind)
-        .where(CommunityGroup.status == "active", CommunityGroup.kind.is_not(None))
-        .group_by(CommunityGroup.kind)
-        .order_by(func.count().desc(), CommunityGroup.kind)
-        .limit(MAX_KINDS)
-    ).all()
+    kinds = queries.active_kinds(session, MAX_KINDS)
     return {
         "la": [(code, name or code) for code, name in las],
         "category": [tuple(row) for row in categories],

@@ -179,3 +179,18 @@ def test_display_geometry_is_rounded_for_the_browser(session):
     xs = shapely.get_coordinates(shape(feature["geometry"]))[:, 0]
     assert -2.12346 in xs.round(6).tolist()
     assert geo.COORDINATE_DECIMALS > mapdata.DISPLAY_DECIMALS
+
+
+def test_past_the_most_kinds_the_most_used_are_offered(session, monkeypatch):
+    two_wards(session)
+    for kind, groups in {"choir": 3, "allotment": 2, "book club": 1, "zumba": 2}.items():
+        for n in range(groups):
+            make_group(session, f"{kind} {n}", (-2.05, 53.45), kind=kind)
+    make_group(session, "Closed", (-2.05, 53.45), kind="youth club", status="closed")
+    assert queries.active_kinds(session, 4) == ["allotment", "book club", "choir", "zumba"]
+    assert queries.active_kinds(session, 3) == ["choir", "allotment", "zumba"]
+    monkeypatch.setattr(mapdata, "MAX_KINDS", 2)
+    assert mapdata._filter_choices(session)["kind"] == [
+        ("allotment", "allotment"),
+        ("choir", "choir"),
+    ]
