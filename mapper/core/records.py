@@ -4,14 +4,14 @@ from collections import defaultdict
 
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from mapper import geo
 from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
 from mapper.core.wards import locate_wards
-from mapper.store import queries
+from mapper.store.bulk import merge_rows
 from mapper.store.db import insert_many, reserve_ids, to_wkb_element
 from mapper.store.models import (
     AuditEvent,
@@ -52,19 +52,7 @@ def save_postcodes(session, rows):
         )
         for r in rows
     }
-    stored = queries.postcode_rows(session, wanted)
-    changed = [
-        {"postcode": code, "lon": lon, "lat": lat, "residents": residents}
-        for code, (lon, lat, residents) in wanted.items()
-        if stored.get(code) != (lon, lat, residents)
-    ]
-    new = [row for row in changed if row["postcode"] not in stored]
-    moved = [row for row in changed if row["postcode"] in stored]
-    if new:
-        session.execute(insert(Postcode), new)
-    if moved:
-        session.execute(update(Postcode), moved)
-    return len(new), len(moved)
+    return merge_rows(session, Postcode.__table__, [(code, *row) for code, row in wanted.items()])
 
 
 def save_located(

@@ -4,6 +4,7 @@ import math
 import re
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from mapper import geo
@@ -13,6 +14,7 @@ from mapper.io.columns import (
     LA_PREFIXES,
     LOCATION_FIELDS,
     LSOA_PREFIXES,
+    NUMBER,
     WARD_PREFIXES,
     choose_columns,
     code_problem,
@@ -26,7 +28,7 @@ from mapper.io.columns import (
     shorten,
     text,
 )
-from mapper.io.reading import Reading, read_frame, read_table, records
+from mapper.io.reading import Reading, Row, read_frame, read_table, records
 from mapper.io.text import clean_text
 from mapper.store.models import Postcode, Ward
 
@@ -418,32 +420,108 @@ def read_imd(path, lsoa_boundaries=None, fields=None, layer=None):
 # --- postcodes ----------------------------------------------------------------------
 
 
+# A postcode cell the per-row path takes as it is, once stripped: ASCII letters and digits
+# in the shape of a UK postcode, any spaces before the inward code (upper-cased, "M1 1AA").
+PLAIN_POSTCODE = r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2}"
+
+
 def read_postcodes(path):
     """Read postcode centroids (an ONS Postcode Directory extract) into postcode, lon, lat
-    and residents: a population / residents / people column's figure, None without one."""
+    and residents: a population / residents / people column's figure, None without one.
+
+    Only the columns it needs are read. The rows are checked a column at a time; a row that
+    is not plainly right (see `plain_postcodes`) goes through `postcode_row`, which says why.
+    """
     reading = Reading(str(path))
-    table = read_table(path)
-    columns = choose_columns(table, POSTCODE_FIELDS, notes=reading.notes)
-    require(columns, ["postcode"], "a column named postcode or pcds", table)
-    for index, record in enumerate(records(table)):
+    header = read_table(path, rows=0)
+    columns = choose_columns(header, POSTCODE_FIELDS, notes=reading.notes)
+    require(columns, ["postcode"], "a column named postcode or pcds", header)
+    table = read_table(path, columns=set(columns.values()))
+    plain, values = plain_postcodes(table, columns)
+    indexes = np.flatnonzero(plain)
+    rows = [
+        Row(index, f"row {index + 2}", {"postcode": p, "lon": x, "lat": y, "residents": r})
+        for index, p, x, y, r in zip(indexes.tolist(), *values, strict=True)
+    ]
+    others = np.flatnonzero(~plain)
+    later = []
+    for index, record in zip(others.tolist(), records(table.iloc[others]), strict=True):
         where = f"row {index + 2}"
-        postcode = text(record[columns["postcode"]])
-        point, reason = locate_cells(record, columns)
-        residents, bad_residents = postcode_residents(record, columns)
-        reason = postcode_problem(postcode) or reason or bad_residents
-        if not reason and point is None:
-            reason = "no coordinates"
+        row, reason = postcode_row(record, columns)
         if reason:
             reading.reject(index, where, reason)
         else:
-            values = {
-                "postcode": Postcode.normalise(postcode),
-                "lon": point.x,
-                "lat": point.y,
-                "residents": residents,
-            }
-            reading.accept(index, where, values)
+            later.append(Row(index, where, row))
+    reading.rows = sorted(rows + later) if later else rows
     return reading
+
+
+def plain_postcodes(table, columns):
+    """Return (mask, [postcodes, lons, lats, residents]) of the rows of `table` whose cells
+    are plainly right: the values are those `postcode_row` gives for the rows in the mask.
+
+    A plain row has a PLAIN_POSTCODE and numbers (as `NUMBER`) that `geo.lonlat_fine` (or,
+    without lon/lat, `geo.easting_northing_fine`) and a residents figure of at least 0 pass.
+    """
+    count = len(table)
+    cells = {target: table[column].str.strip() for target, column in columns.items()}
+    plain = np.array(cells["postcode"].str.fullmatch(PLAIN_POSTCODE), dtype=bool)
+    lon, lat = np.full(count, np.nan), np.full(count, np.nan)
+    pending = np.ones(count, dtype=bool)  # rows whose coordinates are still to be found
+    for x_name, y_name in (("lon", "lat"), ("easting", "northing")):
+        if x_name not in columns or y_name not in columns:
+            continue
+        x, x_plain = plain_numbers(cells[x_name])
+        y, y_plain = plain_numbers(cells[y_name])
+        given = pending & ~((cells[x_name] == "") & (cells[y_name] == "")).to_numpy()
+        fine = given & x_plain & y_plain
+        if x_name == "easting":
+            fine &= geo.easting_northing_fine(x, y)
+            x[fine], y[fine] = geo.to_lonlat(x[fine], y[fine], geo.BNG)
+        fine &= geo.lonlat_fine(x, y)
+        lon[fine], lat[fine] = x[fine], y[fine]
+        plain &= ~given | fine
+        pending &= ~given
+    plain &= ~pending  # no coordinates at all
+    residents = np.full(count, np.nan)
+    if "residents" in columns:
+        figure, figure_plain = plain_numbers(cells["residents"])
+        with np.errstate(invalid="ignore"):
+            fine = figure_plain & np.isfinite(figure) & (figure >= 0)
+        plain &= fine | (cells["residents"] == "").to_numpy()
+        residents[fine] = figure[fine]
+    compact = cells["postcode"][plain].str.replace(" ", "").str.upper()
+    postcodes = (compact.str[:-3] + " " + compact.str[-3:]).tolist()
+    people = [None if r != r else r for r in residents[plain].tolist()]  # NaN: no figure
+    return plain, [postcodes, lon[plain].tolist(), lat[plain].tolist(), people]
+
+
+def plain_numbers(cells):
+    """Return (floats, mask) for stripped text cells: float(cell) where the cell is one
+    number (as `parse_number` reads it), NaN elsewhere."""
+    mask = cells.str.fullmatch(NUMBER.pattern).to_numpy(dtype=bool)
+    numbers = np.full(len(cells), np.nan)
+    numbers[mask] = np.fromiter(map(float, cells[mask]), dtype=float, count=int(mask.sum()))
+    return numbers, mask
+
+
+def postcode_row(record, columns):
+    """Return (postcode, lon, lat and residents, None) of a postcode row, or (None, why not)."""
+    postcode = text(record[columns["postcode"]])
+    point, reason = locate_cells(record, columns)
+    residents, bad_residents = postcode_residents(record, columns)
+    reason = postcode_problem(postcode) or reason or bad_residents
+    if not reason and point is None:
+        reason = "no coordinates"
+    if reason:
+        return None, reason
+    values = {
+        "postcode": Postcode.normalise(postcode),
+        "lon": point.x,
+        "lat": point.y,
+        "residents": residents,
+    }
+    return values, None
 
 
 def postcode_residents(record, columns):

@@ -1,0 +1,58 @@
+"""Saving many plain rows at once: loaded in bulk into a temporary table, then merged by key.
+
+The rows travel through the session's own DBAPI connection, so they are written in the
+session's transaction (committed or rolled back with it): COPY on PostGIS, one executemany
+of plain tuples on SQLite. Two set-based statements then update the stored rows that differ
+and insert the missing ones. The writes do not pass through the session's statements, so the
+data version is told of them (`version.note_write`).
+"""
+
+from mapper.store import version
+from mapper.store.spatial import is_spatialite
+
+
+def merge_rows(session, table, rows):
+    """Insert or update `rows`, tuples of every column of `table` (a table of plain columns,
+    no geometry) in its order, matched on its one-column primary key; keys must be distinct.
+
+    Returns (added, updated); a row equal to the stored one (NULL equal to NULL) is neither.
+    """
+    if not rows:
+        return 0, 0
+    names = [column.name for column in table.columns]
+    (key,) = (column.name for column in table.primary_key.columns)
+    sqlite = is_spatialite(session)
+    cursor = session.connection().connection.cursor()
+    staged = f"{table.name}_merge"
+    listed = ", ".join(f'"{n}"' for n in names)
+    try:
+        if sqlite:
+            cursor.execute(f'CREATE TEMP TABLE "{staged}" AS SELECT * FROM "{table.name}" WHERE 0')
+            marks = ", ".join("?" for _ in names)
+            cursor.executemany(f'INSERT INTO temp."{staged}" ({listed}) VALUES ({marks})', rows)
+        else:
+            cursor.execute(f'CREATE TEMP TABLE "{staged}" (LIKE "{table.name}") ON COMMIT DROP')
+            with cursor.copy(f'COPY "{staged}" ({listed}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        distinct = "IS NOT" if sqlite else "IS DISTINCT FROM"
+        others = [n for n in names if n != key]
+        cursor.execute(
+            f'UPDATE "{table.name}" SET '
+            + ", ".join(f'"{n}" = s."{n}"' for n in others)
+            + f' FROM "{staged}" s WHERE "{table.name}"."{key}" = s."{key}" AND ('
+            + " OR ".join(f'"{table.name}"."{n}" {distinct} s."{n}"' for n in others)
+            + ")"
+        )
+        updated = cursor.rowcount
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({listed}) SELECT {listed} FROM "{staged}" s '
+            f'WHERE NOT EXISTS (SELECT 1 FROM "{table.name}" t WHERE t."{key}" = s."{key}")'
+        )
+        added = cursor.rowcount
+        cursor.execute(f'DROP TABLE "{staged}"')
+    finally:
+        cursor.close()
+    if added or updated:
+        version.note_write(session)
+    return added, updated
