@@ -422,7 +422,7 @@ def read_imd(path, lsoa_boundaries=None, fields=None, layer=None):
 
 # A postcode cell the per-row path takes as it is, once stripped: ASCII letters and digits
 # in the shape of a UK postcode, any spaces before the inward code (upper-cased, "M1 1AA").
-PLAIN_POSTCODE = r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2}"
+PLAIN_POSTCODE = re.compile(r"[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2}")
 
 
 def read_postcodes(path):
@@ -438,14 +438,15 @@ def read_postcodes(path):
     require(columns, ["postcode"], "a column named postcode or pcds", header)
     table = read_table(path, columns=set(columns.values()))
     plain, values = plain_postcodes(table, columns)
-    indexes = np.flatnonzero(plain)
+    others = np.flatnonzero(~plain)
+    slow = records(table.iloc[others])
+    del table  # the rows take its place in memory
     rows = [
         Row(index, f"row {index + 2}", {"postcode": p, "lon": x, "lat": y, "residents": r})
-        for index, p, x, y, r in zip(indexes.tolist(), *values, strict=True)
+        for index, p, x, y, r in zip(np.flatnonzero(plain).tolist(), *values, strict=True)
     ]
-    others = np.flatnonzero(~plain)
     later = []
-    for index, record in zip(others.tolist(), records(table.iloc[others]), strict=True):
+    for index, record in zip(others.tolist(), slow, strict=True):
         where = f"row {index + 2}"
         row, reason = postcode_row(record, columns)
         if reason:
@@ -462,19 +463,28 @@ def plain_postcodes(table, columns):
 
     A plain row has a PLAIN_POSTCODE and numbers (as `NUMBER`) that `geo.lonlat_fine` (or,
     without lon/lat, `geo.easting_northing_fine`) and a residents figure of at least 0 pass.
+    The cells are checked as plain Python strings: pandas' string methods are slower.
     """
     count = len(table)
-    cells = {target: table[column].str.strip() for target, column in columns.items()}
-    plain = np.array(cells["postcode"].str.fullmatch(PLAIN_POSTCODE), dtype=bool)
+    cells = {
+        target: [c.strip() if type(c) is str else text(c) for c in table[column].to_numpy(object)]
+        for target, column in columns.items()
+    }
+    plain = np.fromiter(
+        (PLAIN_POSTCODE.fullmatch(c) is not None for c in cells["postcode"]), bool, count
+    )
     lon, lat = np.full(count, np.nan), np.full(count, np.nan)
     pending = np.ones(count, dtype=bool)  # rows whose coordinates are still to be found
     for x_name, y_name in (("lon", "lat"), ("easting", "northing")):
         if x_name not in columns or y_name not in columns:
             continue
-        x, x_plain = plain_numbers(cells[x_name])
-        y, y_plain = plain_numbers(cells[y_name])
-        given = pending & ~((cells[x_name] == "") & (cells[y_name] == "")).to_numpy()
-        fine = given & x_plain & y_plain
+        x, y = plain_numbers(cells[x_name]), plain_numbers(cells[y_name])
+        given = pending & np.fromiter(
+            (a != "" or b != "" for a, b in zip(cells[x_name], cells[y_name], strict=True)),
+            bool,
+            count,
+        )
+        fine = given & ~np.isnan(x) & ~np.isnan(y)
         if x_name == "easting":
             fine &= geo.easting_northing_fine(x, y)
             x[fine], y[fine] = geo.to_lonlat(x[fine], y[fine], geo.BNG)
@@ -485,24 +495,27 @@ def plain_postcodes(table, columns):
     plain &= ~pending  # no coordinates at all
     residents = np.full(count, np.nan)
     if "residents" in columns:
-        figure, figure_plain = plain_numbers(cells["residents"])
+        figure = plain_numbers(cells["residents"])
         with np.errstate(invalid="ignore"):
-            fine = figure_plain & np.isfinite(figure) & (figure >= 0)
-        plain &= fine | (cells["residents"] == "").to_numpy()
+            fine = np.isfinite(figure) & (figure >= 0)
+        empty = np.fromiter((c == "" for c in cells["residents"]), bool, count)
+        plain &= fine | empty
         residents[fine] = figure[fine]
-    compact = cells["postcode"][plain].str.replace(" ", "").str.upper()
-    postcodes = (compact.str[:-3] + " " + compact.str[-3:]).tolist()
+    compact = (
+        c.replace(" ", "").upper() for c, p in zip(cells["postcode"], plain, strict=True) if p
+    )
+    postcodes = [f"{c[:-3]} {c[-3:]}" for c in compact]
     people = [None if r != r else r for r in residents[plain].tolist()]  # NaN: no figure
     return plain, [postcodes, lon[plain].tolist(), lat[plain].tolist(), people]
 
 
 def plain_numbers(cells):
-    """Return (floats, mask) for stripped text cells: float(cell) where the cell is one
-    number (as `parse_number` reads it), NaN elsewhere."""
-    mask = cells.str.fullmatch(NUMBER.pattern).to_numpy(dtype=bool)
-    numbers = np.full(len(cells), np.nan)
-    numbers[mask] = np.fromiter(map(float, cells[mask]), dtype=float, count=int(mask.sum()))
-    return numbers, mask
+    """Return float(cell) for the stripped text cells that are one number (as `parse_number`
+    reads it), NaN for the others (no such number is NaN)."""
+    nan = float("nan")
+    return np.fromiter(
+        (float(c) if NUMBER.fullmatch(c) else nan for c in cells), dtype=float, count=len(cells)
+    )
 
 
 def postcode_row(record, columns):
