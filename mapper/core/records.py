@@ -43,6 +43,7 @@ def save_postcodes(session, rows):
     residents: None or absent stores NULL, so the file read last decides).
 
     Returns (added, updated); a postcode whose centroid and residents are unchanged is neither.
+    Of two rows of one postcode, the later decides. Saved in bulk (`store.bulk.merge_rows`).
     """
     wanted = {
         Postcode.normalise(r["postcode"]): (

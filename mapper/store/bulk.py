@@ -10,6 +10,17 @@ data version is told of them (`version.note_write`).
 from mapper.store import version
 from mapper.store.spatial import is_spatialite
 
+# SQLite's page cache for a connection that merges rows, in KiB: its default (2 MB) makes
+# inserting 1.7 M postcodes read and write the same index pages again and again (19 s against
+# 7 s for 0.8 M). The connection keeps it: bulk saves run in commands, whose process ends.
+SQLITE_CACHE_KIB = 131_072
+
+
+def _enlarge_page_cache(cursor):
+    size = cursor.execute("PRAGMA cache_size").fetchone()[0]
+    if size > -SQLITE_CACHE_KIB:  # fewer KiB than that (a positive size counts pages)
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
 
 def merge_rows(session, table, rows):
     """Insert or update `rows`, tuples of every column of `table` (a table of plain columns,
@@ -27,6 +38,7 @@ def merge_rows(session, table, rows):
     listed = ", ".join(f'"{n}"' for n in names)
     try:
         if sqlite:
+            _enlarge_page_cache(cursor)
             cursor.execute(f'CREATE TEMP TABLE "{staged}" AS SELECT * FROM "{table.name}" WHERE 0')
             marks = ", ".join("?" for _ in names)
             cursor.executemany(f'INSERT INTO temp."{staged}" ({listed}) VALUES ({marks})', rows)
