@@ -77,10 +77,20 @@ def empty(engine):
                 conn.execute(table.delete())
 
 
-def timed(runner, args):
-    start = time.perf_counter()
+def cpu_seconds():
+    """Return the CPU time (user and system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(runner, args, cpu=None):
+    """Run a command; return its wall-clock seconds and its output's last line, appending
+    the CPU seconds of this process (not the database server's) to `cpu`."""
+    start, start_cpu = time.perf_counter(), cpu_seconds()
     result = runner.invoke(args=[str(a) for a in args])
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(cpu_seconds() - start_cpu)
     if result.exit_code != 0:
         raise SystemExit(f"{args[0]} failed:\n{result.output}")
     return elapsed, result.output.strip().splitlines()[-1]
@@ -130,22 +140,25 @@ def measure(backend, runs):
         db.upgrade_schema(engine)
         runner = app.test_cli_runner()
         for case, args in CASES.items():
-            first, again = [], []
+            first, again, cpu, cpu_again = [], [], [], []
             for _ in range(runs):
                 empty(engine)
-                seconds, summary = timed(runner, args)
+                seconds, summary = timed(runner, args, cpu)
                 first.append(seconds)
-                seconds, summary_again = timed(runner, args)
+                seconds, summary_again = timed(runner, args, cpu_again)
                 again.append(seconds)
             figures[case] = {
                 "seconds_median": round(statistics.median(first), 3),
                 "again_seconds_median": round(statistics.median(again), 3),
+                "cpu_seconds_median": round(statistics.median(cpu), 3),
+                "again_cpu_seconds_median": round(statistics.median(cpu_again), 3),
                 "runs": runs,
                 "peak_rss_mb_so_far": peak_rss_mb(),
             }
             print(
                 f"{backend:10} {case:26} import {statistics.median(first):6.2f} s   "
-                f"again {statistics.median(again):6.2f} s   (median of {runs}; load "
+                f"again {statistics.median(again):6.2f} s   (CPU here {statistics.median(cpu):.1f} "
+                f"/ {statistics.median(cpu_again):.1f} s; median of {runs}; load "
                 f"{os.getloadavg()[0]:.2f}, peak RSS so far {peak_rss_mb()} MB)\n"
                 f"    {summary}\n    again: {summary_again}"
             )
