@@ -3,8 +3,8 @@
 The rows travel through the session's own DBAPI connection, so they are written in the
 session's transaction (committed or rolled back with it): COPY on PostGIS, one executemany
 of plain tuples on SQLite. Two set-based statements then update the stored rows that differ
-and insert the missing ones. The writes do not pass through the session's statements, so the
-data version is told of them (`version.note_write`).
+and insert the missing ones (INSERT … ON CONFLICT DO NOTHING). The writes do not pass
+through the session's statements, so the data version is told of them (`version.note_write`).
 """
 
 from mapper.store import version
@@ -47,6 +47,8 @@ def merge_rows(session, table, rows):
             with cursor.copy(f'COPY "{staged}" ({listed}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
+            # Without statistics the planner may merge-join through the whole primary key.
+            cursor.execute(f'ANALYZE "{staged}"')
         distinct = "IS NOT" if sqlite else "IS DISTINCT FROM"
         others = [n for n in names if n != key]
         cursor.execute(
@@ -57,9 +59,11 @@ def merge_rows(session, table, rows):
             + ")"
         )
         updated = cursor.rowcount
+        # Every stored key is updated or equal by now: what does not conflict is new. (NOT
+        # EXISTS would do, but PostGIS plans it as a scan of the whole table per call.)
         cursor.execute(
-            f'INSERT INTO "{table.name}" ({listed}) SELECT {listed} FROM "{staged}" s '
-            f'WHERE NOT EXISTS (SELECT 1 FROM "{table.name}" t WHERE t."{key}" = s."{key}")'
+            f'INSERT INTO "{table.name}" ({listed}) SELECT {listed} FROM "{staged}" WHERE true '
+            f'ON CONFLICT ("{key}") DO NOTHING'
         )
         added = cursor.rowcount
         cursor.execute(f'DROP TABLE "{staged}"')
