@@ -47,8 +47,12 @@ def merge_rows(session, table, rows):
             with cursor.copy(f'COPY "{staged}" ({listed}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
-            # Without statistics the planner may merge-join through the whole primary key.
-            cursor.execute(f'ANALYZE "{staged}"')
+        # The stored rows are reached by their key, one probe per row: the planner, which
+        # while a first import grows the table knows it as empty, would else hash or merge
+        # join through all of it for each call.
+        joins = () if sqlite else ("enable_hashjoin", "enable_mergejoin")
+        for setting in joins:
+            cursor.execute(f"SET LOCAL {setting} = off")
         distinct = "IS NOT" if sqlite else "IS DISTINCT FROM"
         others = [n for n in names if n != key]
         cursor.execute(
@@ -59,6 +63,8 @@ def merge_rows(session, table, rows):
             + ")"
         )
         updated = cursor.rowcount
+        for setting in joins:
+            cursor.execute(f"RESET {setting}")
         # Every stored key is updated or equal by now: what does not conflict is new. (NOT
         # EXISTS would do, but PostGIS plans it as a scan of the whole table per call.)
         cursor.execute(
