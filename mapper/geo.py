@@ -316,6 +316,37 @@ def easting_northing_problem(easting, northing):
     return None
 
 
+def _inside_arrays(x, y, box):
+    min_x, min_y, max_x, max_y = box
+    return (min_x <= x) & (x <= max_x) & (min_y <= y) & (y <= max_y)
+
+
+def lonlat_fine(lon, lat):
+    """Tell, for arrays of lon/lat, where `lonlat_problem` would find nothing wrong."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(lon)
+            & np.isfinite(lat)
+            & (np.abs(lon) <= 180)
+            & (np.abs(lat) <= 90)
+            & ~(_inside_arrays(lat, lon, UK_LONLAT_BOX) & ~_inside_arrays(lon, lat, UK_LONLAT_BOX))
+        )
+
+
+def easting_northing_fine(easting, northing):
+    """Tell, for arrays of eastings/northings, where `easting_northing_problem` would find
+    nothing wrong."""
+    x, y = np.asarray(easting, dtype=float), np.asarray(northing, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(x)
+            & np.isfinite(y)
+            & ~((np.abs(x) <= 180) & (np.abs(y) <= 90))
+            & _inside_arrays(x, y, BNG_BOX)
+        )
+
+
 def distance_m(lonlat_a, lonlat_b):
     """Return the great-circle distance in metres between two lon/lat points."""
     return float(haversine_km(*lonlat_a, *lonlat_b)) * 1000

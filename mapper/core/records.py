@@ -4,7 +4,7 @@ from collections import defaultdict
 
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from mapper import geo
@@ -12,8 +12,7 @@ from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
 from mapper.core.ward_counts import MASK_IDS
 from mapper.core.wards import locate_wards
-from mapper.store import queries
-from mapper.store.bulk import insert_rows
+from mapper.store.bulk import insert_rows, merge_rows
 from mapper.store.db import reserve_ids, to_wkb_element
 from mapper.store.models import (
     AuditEvent,
@@ -45,6 +44,7 @@ def save_postcodes(session, rows):
     residents: None or absent stores NULL, so the file read last decides).
 
     Returns (added, updated); a postcode whose centroid and residents are unchanged is neither.
+    Of two rows of one postcode, the later decides. Saved in bulk (`store.bulk.merge_rows`).
     """
     wanted = {
         Postcode.normalise(r["postcode"]): (
@@ -54,19 +54,7 @@ def save_postcodes(session, rows):
         )
         for r in rows
     }
-    stored = queries.postcode_rows(session, wanted)
-    changed = [
-        {"postcode": code, "lon": lon, "lat": lat, "residents": residents}
-        for code, (lon, lat, residents) in wanted.items()
-        if stored.get(code) != (lon, lat, residents)
-    ]
-    new = [row for row in changed if row["postcode"] not in stored]
-    moved = [row for row in changed if row["postcode"] in stored]
-    if new:
-        session.execute(insert(Postcode), new)
-    if moved:
-        session.execute(update(Postcode), moved)
-    return len(new), len(moved)
+    return merge_rows(session, Postcode.__table__, [(code, *row) for code, row in wanted.items()])
 
 
 def save_located(

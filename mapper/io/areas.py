@@ -1,6 +1,6 @@
-"""Readers of area files: ward boundaries, populations, deprivation (IMD) and postcodes."""
+"""Readers of area files: ward boundaries, populations, deprivation (IMD); postcodes are
+read by mapper.io.postcodes (`read_postcodes` is re-exported here)."""
 
-import math
 import re
 
 import geopandas as gpd
@@ -11,24 +11,22 @@ from mapper.errors import Invalid
 from mapper.io.columns import (
     GSS_CODE,
     LA_PREFIXES,
-    LOCATION_FIELDS,
     LSOA_PREFIXES,
     WARD_PREFIXES,
     choose_columns,
     code_problem,
     data_columns,
-    locate_cells,
     normalise_name,
     parse_count,
     parse_number,
-    postcode_problem,
     require,
     shorten,
     text,
 )
+from mapper.io.postcodes import POSTCODE_FIELDS, read_postcodes  # noqa: F401 - re-exported
 from mapper.io.reading import Reading, read_frame, read_table, records
 from mapper.io.text import clean_text
-from mapper.store.models import Postcode, Ward
+from mapper.store.models import Ward
 
 # Common column names, as regular expressions matched against the whole name in lower case
 # with runs of other characters turned into "_" ("LSOA code (2011)" -> "lsoa_code_2011").
@@ -73,10 +71,6 @@ LA_FIELDS = {"code": [*LA_CODE_NAMES, "area_code", "code"], "name": [*LA_NAME_NA
 
 
 LSOA_FIELDS = {"code": [r"lsoa\d\dcd", r"lsoa_?code\w*", "area_code", "code"]}
-
-
-# A postcode directory's columns: its location, and optionally its residents.
-POSTCODE_FIELDS = {**LOCATION_FIELDS, "residents": ["population", "residents", "people"]}
 
 
 POPULATION_FIELDS = {
@@ -413,48 +407,3 @@ def read_imd(path, lsoa_boundaries=None, fields=None, layer=None):
                 figures["imd_decile"] = int(figures["imd_decile"])
             reading.accept(index, where, {"code": code, **figures})
     return reading
-
-
-# --- postcodes ----------------------------------------------------------------------
-
-
-def read_postcodes(path):
-    """Read postcode centroids (an ONS Postcode Directory extract) into postcode, lon, lat
-    and residents: a population / residents / people column's figure, None without one."""
-    reading = Reading(str(path))
-    table = read_table(path)
-    columns = choose_columns(table, POSTCODE_FIELDS, notes=reading.notes)
-    require(columns, ["postcode"], "a column named postcode or pcds", table)
-    for index, record in enumerate(records(table)):
-        where = f"row {index + 2}"
-        postcode = text(record[columns["postcode"]])
-        point, reason = locate_cells(record, columns)
-        residents, bad_residents = postcode_residents(record, columns)
-        reason = postcode_problem(postcode) or reason or bad_residents
-        if not reason and point is None:
-            reason = "no coordinates"
-        if reason:
-            reading.reject(index, where, reason)
-        else:
-            values = {
-                "postcode": Postcode.normalise(postcode),
-                "lon": point.x,
-                "lat": point.y,
-                "residents": residents,
-            }
-            reading.accept(index, where, values)
-    return reading
-
-
-def postcode_residents(record, columns):
-    """Return (residents, None) or (None, why not) of a postcode row: None when the file
-    has no residents column or the cell is empty, else a finite number of at least 0."""
-    column = columns.get("residents")
-    if column is None or not text(record[column]):
-        return None, None
-    number, reason = parse_number(record[column], column)
-    if reason:
-        return None, reason
-    if not math.isfinite(number) or number < 0:
-        return None, f"{column} {text(record[column])!r} is not a number of at least 0"
-    return number, None

@@ -88,13 +88,24 @@ def is_geo(frame):
 # --- reading files -------------------------------------------------------------------
 
 
-def read_table(path):
-    """Read a CSV as text cells, with empty cells as empty strings."""
+def read_table(path, columns=None, rows=None):
+    """Read a CSV as text cells, with empty cells as empty strings.
+
+    With `columns` (names as the header has them, stripped), only those columns are read;
+    with `rows`, only that many rows (0: the header alone).
+    """
     sep = "\t" if str(path).lower().endswith(".tsv") else ","
+    usecols = None if columns is None else (lambda name: name.strip() in columns)
     for encoding in ("utf-8-sig", "cp1252"):  # spreadsheets still save Windows-1252
         try:
             return pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep
+                path,
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+                sep=sep,
+                usecols=usecols,
+                nrows=rows,
             ).rename(columns=str.strip)
         except UnicodeDecodeError:
             continue

@@ -61,6 +61,12 @@ def bump(session):
     )
 
 
+def note_write(session):
+    """Remember that this transaction wrote a public record by another way than the session's
+    statements (its DBAPI connection, as bulk loads do), so that its commit bumps the version."""
+    session.info[CHANGED] = True
+
+
 def _table_names(statement):
     table = getattr(statement, "table", None)
     return {getattr(table, "name", None)}

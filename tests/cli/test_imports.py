@@ -13,6 +13,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from mapper.core import imports, records
+from mapper.store import version
 from mapper.store.models import AuditEvent, CommunityGroup, Coordinator, Postcode, Service, Ward
 from tests.realdata import (
     GM_LIBRARIES,
@@ -218,6 +219,51 @@ def test_postcodes_import_and_match_whatever_their_case_and_spacing(
     group = session.scalar(select(CommunityGroup))
     assert group.postcode == "M15 4AB" and to_shape(group.geom).coords[0] == (-2.26046, 53.465578)
     assert group.ward.code == "E05015247"  # Gorse Hill & Cornbrook, as the directory says
+
+
+def test_a_postcode_reimport_counts_each_change_and_an_unchanged_one_writes_nothing(
+    app, session, tmp_path
+):
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "pcds,lat,long,population\n"
+        "ZX1 1AB,53.3906,-2.34673,10\n"
+        "ZX1 1AD,53.42746,-2.33267,\n"
+        "ZX1 1AE,53.41,-2.32,5\n"
+        "ZX1 1AF,53.40,-2.31,7\n"
+    )
+    assert summary(ok(app, "import-postcodes", first)) == (
+        "4 imported, 0 updated, 0 unchanged, 0 rejected"
+    )
+    before = version.current(session)
+    assert summary(ok(app, "import-postcodes", first)) == (
+        "0 imported, 0 updated, 4 unchanged, 0 rejected"
+    )
+    session.rollback()
+    assert version.current(session) == before  # nothing written, no cache emptied
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "pcds,lat,long,population\n"
+        "ZX1 1AB,53.3906,-2.34673,10\n"  # the same
+        "zx1 1ad,53.42746,-2.33267,3\n"  # a figure where there was none
+        "ZX1 1AE,53.41,-2.32,\n"  # no figure where there was one
+        "ZX1 1AF,53.50,-2.31,7\n"  # moved
+        "ZX1 1AG,53.39,-2.30,1\n"  # new
+        "ZX1 1AG,53.39,-2.30,2\n"  # again: the later row decides
+    )
+    assert summary(ok(app, "import-postcodes", second)) == (
+        "1 imported, 3 updated, 2 unchanged, 0 rejected"
+    )
+    session.rollback()
+    assert version.current(session) > before
+    stored = {p.postcode: (p.lat, p.residents) for p in session.scalars(select(Postcode))}
+    assert stored == {
+        "ZX1 1AB": (53.3906, 10.0),
+        "ZX1 1AD": (53.42746, 3.0),
+        "ZX1 1AE": (53.41, None),
+        "ZX1 1AF": (53.5, 7.0),
+        "ZX1 1AG": (53.39, 2.0),
+    }
 
 
 def test_listed_buildings_in_metres_import_and_rejects_are_named_by_row(app, session, geodata):
