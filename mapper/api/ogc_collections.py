@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mapper.core import analysis
 from mapper.io import exports
-from mapper.store import db, queries
+from mapper.store import db, queries, version
 from mapper.store.models import CommunityGroup, Service, Ward, as_record_id
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -114,18 +114,34 @@ class LocatedCollection:
             queries.categories_by_slug(session, arguments.get("categories", ()))
         except KeyError as error:
             raise analysis.UnknownValues("categories", error.args[0].split(", ")) from None
-        records = queries.public_records(
-            session,
-            self.model,
-            after=after or 0,
-            limit=limit + 1,
-            lonlat_boxes=lonlat_boxes,
-            **arguments,
+        query = {"after": after or 0, "limit": limit + 1, "lonlat_boxes": lonlat_boxes}
+        keys, features = self.page(session, **query, **arguments)
+        next_after = keys[limit - 1] if len(keys) > limit else None
+        return ItemsPage(
+            features[:limit], self.matched(session, lonlat_boxes, arguments), next_after
         )
-        matched = queries.count_public(session, self.model, lonlat_boxes=lonlat_boxes, **arguments)
-        features = exports.located_features(records[:limit], self.properties)
-        next_after = records[limit - 1].id if len(records) > limit else None
-        return ItemsPage(features, matched, next_after)
+
+    def page(self, session, **query):
+        """Return the ids and Features of a page of records (`query`: public_records')."""
+        records = queries.public_records(session, self.model, **query)
+        return [r.id for r in records], exports.located_features(records, self.properties)
+
+    def matched(self, session, lonlat_boxes, arguments):
+        """Return how many records match, counted once per data version: each page of a
+        walk through the collection asks the same."""
+        key = (
+            "ogc_matched",
+            self.id,
+            tuple(lonlat_boxes or ()),
+            tuple(sorted((name, tuple(values)) for name, values in arguments.items())),
+        )
+        return version.per_version(
+            session,
+            key,
+            lambda: queries.count_public(
+                session, self.model, lonlat_boxes=lonlat_boxes, **arguments
+            ),
+        )
 
     def item(self, session, key):
         record = session.get(self.model, key)
@@ -138,6 +154,21 @@ class LocatedCollection:
         if self.model is CommunityGroup:  # an edge group's extent would tell where it is
             published.append(CommunityGroup.location_precision == "exact")
         return db.extent(session, self.model.geom, *published)
+
+
+class GroupCollection(LocatedCollection):
+    """Active community groups, read as flat rows: the ward by its key, the categories from
+    each group's category mask, the point as two numbers (no ORM objects, no WKB)."""
+
+    def page(self, session, **query):
+        """Return the ids and Features of a page of groups (`query`: public_group_rows')."""
+        rows = queries.public_group_rows(session, **query)
+        keys = [row.id for row in rows]
+        categories = queries.group_categories_of(session, rows)
+        features = exports.group_row_features(
+            rows, categories, queries.group_org_ids_of(session, keys)
+        )
+        return keys, features
 
 
 class GapCollection:
@@ -212,7 +243,7 @@ COLLECTIONS = {
     c.id: c
     for c in (
         WardCollection(),
-        LocatedCollection(
+        GroupCollection(
             CommunityGroup,
             "groups",
             "Community groups",

@@ -14,6 +14,7 @@ from shapely.geometry import mapping
 
 from mapper import geo
 from mapper.io import gis_files
+from mapper.store import queries
 
 GEOJSON_MIMETYPE = "application/geo+json"
 # A download asked in British National Grid: coordinates to the centimetre, and the CRS named
@@ -85,28 +86,65 @@ def ward_properties(ward):
 def group_properties(group, true_location=False):
     """Return the public fields of a group: nothing about who registered it, and no address
     or postcode where its location is generalised (unless `true_location`)."""
-    precision = group.location_precision or "exact"
+    columns = {name: getattr(group, name) for name in queries.PUBLIC_GROUP_COLUMNS}
+    columns["ward_code"] = group.ward.code if group.ward else None
+    columns["ward_name"] = group.ward.name if group.ward else None
+    categories = [c.slug for c in group.categories]
+    return public_group_properties(columns, categories, group.org_ids, true_location)
+
+
+def public_group_properties(columns, categories, org_ids, true_location=False):
+    """Return a group's public fields from its `columns` (queries.PUBLIC_GROUP_COLUMNS,
+    `ward_code`, `ward_name`), its category slugs and its org-ids, as group_properties."""
+    precision = columns["location_precision"] or "exact"
     withheld = precision != "exact" and not true_location
+    last_verified = columns["last_verified"]
     return {
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "categories": [c.slug for c in group.categories],
-        "kind": group.kind,
-        "ward_code": group.ward.code if group.ward else None,
-        "ward_name": group.ward.name if group.ward else None,
-        "address": None if withheld else group.address,
-        "postcode": None if withheld else group.postcode,
-        "website": group.website,
-        "contact": group.contact_public,
-        "meeting_times": group.meeting_times,
-        "charity_number": group.charity_number,
-        "org_ids": group.org_ids,
-        "status": group.status,
-        "last_verified": group.last_verified.isoformat() if group.last_verified else None,
+        "id": columns["id"],
+        "name": columns["name"],
+        "description": columns["description"],
+        "categories": categories,
+        "kind": columns["kind"],
+        "ward_code": columns["ward_code"],
+        "ward_name": columns["ward_name"],
+        "address": None if withheld else columns["address"],
+        "postcode": None if withheld else columns["postcode"],
+        "website": columns["website"],
+        "contact": columns["contact_public"],
+        "meeting_times": columns["meeting_times"],
+        "charity_number": columns["charity_number"],
+        "org_ids": org_ids,
+        "status": columns["status"],
+        "last_verified": last_verified.isoformat() if last_verified else None,
         "location_precision": precision,
         "location_note": geo.PRECISION_NOTES.get(precision),
     }
+
+
+def group_row_features(rows, categories, org_ids):
+    """Return the Features of groups read as flat rows (queries.public_group_rows) at their
+    published points, with the properties of group_properties; `categories` and `org_ids`
+    map a group's id to its slugs and org-ids."""
+    precisions = [row.location_precision or "exact" for row in rows]
+    lons, lats = geo.published_lonlats([r.lon for r in rows], [r.lat for r in rows], precisions)
+    # Rounded as for_rfc7946 rounds: the same numbers as the features of located_features.
+    lons = np.round(lons, geo.COORDINATE_DECIMALS).tolist()
+    lats = np.round(lats, geo.COORDINATE_DECIMALS).tolist()
+    features = []  # NaN where hidden: no point
+    for row, lon, lat in zip(rows, lons, lats, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.id,
+                "geometry": None
+                if math.isnan(lon)
+                else {"type": "Point", "coordinates": [lon, lat]},
+                "properties": public_group_properties(
+                    row._mapping, categories.get(row.id, []), org_ids.get(row.id, [])
+                ),
+            }
+        )
+    return features
 
 
 def group_feature(group, true_location=False):

@@ -178,6 +178,97 @@ def public_records(session, model, after=0, limit=100, **filters):
     return list(session.scalars(query))
 
 
+# The columns of community_groups that a group's public properties are read from
+# (io/exports.public_group_properties), with its ward's code and name.
+PUBLIC_GROUP_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "kind",
+    "address",
+    "postcode",
+    "website",
+    "contact_public",
+    "meeting_times",
+    "charity_number",
+    "status",
+    "last_verified",
+    "location_precision",
+)
+# Category ids that have a bit in community_groups.category_mask (migration 0012).
+MASK_IDS = range(1, 63)
+
+
+def public_group_rows(session, after=0, limit=100, **filters):
+    """Return up to `limit` groups matching `filters` (as `public_filter`) with id above
+    `after`, ordered by id, as flat rows: PUBLIC_GROUP_COLUMNS, `ward_code` and `ward_name`
+    (a join on the ward's key), `category_mask`, and `lon` and `lat` of the stored point."""
+    group = CommunityGroup
+    query = (
+        select(
+            *(getattr(group, name) for name in PUBLIC_GROUP_COLUMNS),
+            Ward.code.label("ward_code"),
+            Ward.name.label("ward_name"),
+            group.category_mask,
+            func.ST_X(group.geom).label("lon"),
+            func.ST_Y(group.geom).label("lat"),
+        )
+        .outerjoin(Ward, Ward.id == group.ward_id)
+        .where(*public_filter(session, group, **filters), group.id > after)
+        .order_by(group.id)
+        .limit(limit)
+    )
+    return session.execute(query).all()
+
+
+def group_categories_of(session, rows):
+    """Return {group id: its category slugs in slug order} of `public_group_rows`' rows: from
+    each group's category mask, and from group_categories for a category without a bit."""
+    ordered = session.execute(select(Category.id, Category.slug).order_by(Category.slug)).all()
+    bits = [(1 << category_id, slug) for category_id, slug in ordered if category_id in MASK_IDS]
+    by_mask = {}
+    found = {}
+    for row in rows:
+        slugs = by_mask.get(row.category_mask)
+        if slugs is None:
+            slugs = by_mask[row.category_mask] = [s for bit, s in bits if row.category_mask & bit]
+        found[row.id] = list(slugs)
+    if found and len(bits) < len(ordered):  # an admin's category past the mask's bits
+        rank = {slug: i for i, (_, slug) in enumerate(ordered)}
+        links = group_categories.c
+        unmasked = session.execute(
+            select(links.group_id, Category.slug)
+            .join(Category, Category.id == links.category_id)
+            .where(
+                _between(links.group_id, list(found)),
+                ~Category.id.between(MASK_IDS[0], MASK_IDS[-1]),
+            )
+        )
+        for group_id, slug in unmasked:
+            if group_id in found:
+                found[group_id] = sorted([*found[group_id], slug], key=rank.__getitem__)
+    return found
+
+
+def group_org_ids_of(session, ids):
+    """Return {group id: its normalised org-ids, sorted} for the groups of `ids` (ascending)
+    that have any."""
+    if not ids:
+        return {}
+    wanted, found = set(ids), {}
+    for group_id, value in session.execute(
+        select(OrgId.group_id, OrgId.value).where(_between(OrgId.group_id, ids))
+    ):
+        if group_id in wanted:
+            found.setdefault(group_id, []).append(value)
+    return {group_id: sorted(values) for group_id, values in found.items()}
+
+
+def _between(column, ids):
+    # A range of two parameters rather than IN of a page's thousand: the ids come in order.
+    return column.between(ids[0], ids[-1])
+
+
 def _identifiers(model):
     return [selectinload(model.identifiers)] if hasattr(model, "identifiers") else []
 

@@ -154,3 +154,23 @@ class VersionedCache:
 def cache_of(session):
     """Return the VersionedCache of the session's Database (see store.db.Database)."""
     return session.info.get(CACHE)
+
+
+def per_version(session, name, build):
+    """Return `build()` as kept for the data version this session sees (built afresh while the
+    session holds writes of its own, which that version does not count yet)."""
+    cache = cache_of(session)
+    if (
+        cache is None
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.info.get(CHANGED)
+    ):
+        return build()
+    key = (name, current(session))
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.put(key, value, size=len(repr(value)))
+    return value

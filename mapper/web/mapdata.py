@@ -299,21 +299,9 @@ def filter_choices(session):
     Kept per data version: grouping every active group by kind grows with the data, and the
     home page asks on every view.
     """
-    return copy.deepcopy(per_version(session, "filter_choices", lambda: _filter_choices(session)))
-
-
-def per_version(session, name, build):
-    """Return `build()` as kept for the data version this session sees (built afresh while the
-    session holds writes of its own, which that version does not count yet)."""
-    cache = version.cache_of(session)
-    if cache is None or session.new or session.dirty or session.info.get(version.CHANGED):
-        return build()
-    key = (name, version.current(session))
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.put(key, value, size=len(repr(value)))
-    return value
+    return copy.deepcopy(
+        version.per_version(session, "filter_choices", lambda: _filter_choices(session))
+    )
 
 
 def _filter_choices(session):

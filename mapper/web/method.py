@@ -9,9 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from mapper.core import analysis
 from mapper.errors import NotFound
 from mapper.io import exports, method_docs
-from mapper.store import queries
+from mapper.store import queries, version
 from mapper.store.db import get_session
-from mapper.web import mapdata
 
 method = Blueprint("method", __name__)
 
@@ -40,7 +39,7 @@ def boundary_attribution():
     else BOUNDARY_ATTRIBUTION), or None when there are none or the database cannot say."""
     try:
         session = get_session()  # every page's footer asks: kept per data version
-        notes, vintages = mapdata.per_version(
+        notes, vintages = version.per_version(
             session, "boundary_sources", lambda: queries.boundary_sources(session)
         )
     except SQLAlchemyError:

@@ -1,14 +1,18 @@
 """OGC API – Features: landing page, conformance, collections and items, JSON and HTML."""
 
+import json
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from shapely.geometry import Point, box
+from sqlalchemy import select
 
 from mapper.api import ogc_collections
+from mapper.io import exports
 from mapper.store import db
-from mapper.store.models import CommunityGroup, Coordinator, Organisation
+from mapper.store.models import Category, CommunityGroup, Coordinator, Organisation
 from tests.factories import make_group, make_service, make_wards, two_wards
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -263,6 +267,57 @@ def test_number_matched_counts_every_match_not_just_the_page(client, session):
     add_groups(session, 4, lonlat=(-1.95, 53.41))
     data = get_json(client, "/ogc/collections/groups/items?bbox=-2.1,53.4,-2.01,53.5&limit=5")
     assert data["numberMatched"] == 12 and data["numberReturned"] == 5
+
+
+def test_group_items_are_the_public_features_of_each_group(client, session):
+    """The page read as flat rows says exactly what the ORM's group_properties says."""
+    two_wards(session)
+    session.add(Category(id=70, slug="aa-beyond-the-mask", name="An admin's category"))
+    session.commit()
+    make_group(session, "Plain", (-2.05, 53.45))
+    make_group(
+        session,
+        "Full",
+        (-2.0512345, 53.4567891),
+        categories=["faith", "food-support", "aa-beyond-the-mask"],
+        kind="Faith group",
+        address="1 High Street",
+        postcode="M1 1AA",
+        website="https://full.example",
+        contact_public="hello@full.example",
+        meeting_times="Sundays",
+        charity_number="1234567",
+        org_ids=["GB-COH-01234567", "GB-CHC-1234567"],
+        last_verified=date(2026, 1, 2),
+    )
+    make_group(session, "Near", (-2.04, 53.44), location_precision="approximate", address="2 Rd")
+    make_group(session, "Unseen", (-1.95, 53.45), location_precision="hidden", postcode="M2 2BB")
+    make_group(session, "Nowhere", (0.5, 51.5), categories=["faith"])  # in no ward
+    groups = session.scalars(select(CommunityGroup).order_by(CommunityGroup.id)).all()
+    expected = exports.located_features(groups, exports.group_properties)
+    data = get_json(client, "/ogc/collections/groups/items?limit=2")
+    features = data["features"]
+    while "next" in rels(data["links"]):
+        data = get_json(client, rels(data["links"])["next"]["href"])
+        features += data["features"]
+    assert features == json.loads(json.dumps(expected))
+    assert features[1]["properties"]["categories"] == [
+        "aa-beyond-the-mask",
+        "faith",
+        "food-support",
+    ]
+    assert features[1]["properties"]["org_ids"] == ["GB-CHC-1234567", "GB-COH-01234567"]
+    assert features[2]["properties"]["address"] is None and features[3]["geometry"] is None
+
+
+def test_number_matched_is_fresh_after_a_write(client, session):
+    two_wards(session)
+    add_groups(session, 3)
+    assert get_json(client, "/ogc/collections/groups/items?limit=1")["numberMatched"] == 3
+    add_groups(session, 2)
+    data = get_json(client, "/ogc/collections/groups/items?limit=1")
+    assert data["numberMatched"] == 5
+    assert get_json(client, rels(data["links"])["next"]["href"])["numberMatched"] == 5
 
 
 def test_services_and_wards_are_collections_too(client, session):
