@@ -42,24 +42,10 @@ import ogc as bbox_benchmark  # the groups of benchmarks/ogc.py
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from mapper.store import db
+from mapper.store import db, queries
 
-HERE = Path(__file__).resolve().parent.parent
 # The public columns of community_groups that pygeoapi publishes (its own flat reading).
-PYGEOAPI_PROPERTIES = (
-    "name",
-    "description",
-    "kind",
-    "address",
-    "postcode",
-    "website",
-    "contact_public",
-    "meeting_times",
-    "charity_number",
-    "status",
-    "last_verified",
-    "location_precision",
-)
+PYGEOAPI_PROPERTIES = [c for c in queries.PUBLIC_GROUP_COLUMNS if c != "id"]
 
 
 def walk(port, path):
@@ -206,26 +192,6 @@ def start_pygeoapi(python, url, limit, workers, folder):
     return server, port
 
 
-def start_mapper(url, workers):
-    """Serve our app with gunicorn as http_reads does; return (process, port)."""
-    port = http_reads.free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark-" + "x" * 40}
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "--no-control-socket",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--timeout",
-        "300",
-        "mapper:create_app()",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=HERE, stderr=subprocess.DEVNULL)
-    wait_for(server, port, "/healthz")
-    return server, port
-
-
 def wait_for(server, port, path):
     """Wait until the server answers `path` with a 200 (two minutes at most)."""
     deadline = time.time() + 120
@@ -270,7 +236,7 @@ def measure(url, args, pygeoapi_python, folder):
         conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
 
-    servers = {"mapper": start_mapper(url, args.workers)}
+    servers = {"mapper": http_reads.start_gunicorn(url, args)}
     paths = {"mapper": f"/ogc/collections/groups/items?f=json&limit={args.limit}"}
     if pygeoapi_python:
         servers["pygeoapi"] = start_pygeoapi(pygeoapi_python, url, args.limit, args.workers, folder)

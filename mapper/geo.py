@@ -266,8 +266,9 @@ def to_lonlat(x, y, crs):
 
 
 def _inside(x, y, box):
+    """Tell whether (x, y) is inside the box: numbers, or arrays of them (elementwise)."""
     min_x, min_y, max_x, max_y = box
-    return min_x <= x <= max_x and min_y <= y <= max_y
+    return (min_x <= x) & (x <= max_x) & (min_y <= y) & (y <= max_y)
 
 
 def guess_crs(bounds):
@@ -316,11 +317,6 @@ def easting_northing_problem(easting, northing):
     return None
 
 
-def _inside_arrays(x, y, box):
-    min_x, min_y, max_x, max_y = box
-    return (min_x <= x) & (x <= max_x) & (min_y <= y) & (y <= max_y)
-
-
 def lonlat_fine(lon, lat):
     """Tell, for arrays of lon/lat, where `lonlat_problem` would find nothing wrong."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -330,7 +326,7 @@ def lonlat_fine(lon, lat):
             & np.isfinite(lat)
             & (np.abs(lon) <= 180)
             & (np.abs(lat) <= 90)
-            & ~(_inside_arrays(lat, lon, UK_LONLAT_BOX) & ~_inside_arrays(lon, lat, UK_LONLAT_BOX))
+            & ~(_inside(lat, lon, UK_LONLAT_BOX) & ~_inside(lon, lat, UK_LONLAT_BOX))
         )
 
 
@@ -343,7 +339,7 @@ def easting_northing_fine(easting, northing):
             np.isfinite(x)
             & np.isfinite(y)
             & ~((np.abs(x) <= 180) & (np.abs(y) <= 90))
-            & _inside_arrays(x, y, BNG_BOX)
+            & _inside(x, y, BNG_BOX)
         )
 
 

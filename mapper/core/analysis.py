@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from mapper import geo
 from mapper.core import reach, ward_counts
+from mapper.io import exports
 from mapper.store import db, version
 from mapper.store.models import (
     Category,
@@ -118,18 +119,12 @@ def compute_gaps(
     frame = cache.get(key)
     if frame is None:
         frame = _compute(session, *arguments, params)
-        cache.put(key, frame, size=_bytes(frame))
+        cache.put(
+            key, frame, size=int(exports.without_metadata(frame).memory_usage(deep=True).sum())
+        )
     answer = frame.copy()
     answer.attrs = copy.deepcopy(frame.attrs)
     return answer
-
-
-def _bytes(frame):
-    """The memory a frame takes; without its metadata, which pandas would otherwise copy
-    deeply into every column it measures."""
-    bare = frame.copy(deep=False)
-    bare.attrs = {}
-    return int(bare.memory_usage(deep=True).sum())
 
 
 def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):

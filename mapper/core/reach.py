@@ -193,11 +193,8 @@ def activity_points(session, lonlat_box, counted, category_ids):
     table = np.array(rows, dtype=float).reshape(-1, 3)
     for category in np.unique(table[:, 0]):
         found.setdefault(int(category), []).append(table[table[:, 0] == category, 1:])
-    return {
-        category: (np.concatenate(parts)[:, 0], np.concatenate(parts)[:, 1])
-        for category, parts in found.items()
-        if sum(len(part) for part in parts)
-    }
+    merged = {category: np.concatenate(parts) for category, parts in found.items()}
+    return {category: (xy[:, 0], xy[:, 1]) for category, xy in merged.items() if len(xy)}
 
 
 class _Cells:

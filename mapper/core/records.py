@@ -10,7 +10,6 @@ from sqlalchemy.orm import selectinload
 from mapper import geo
 from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
-from mapper.core.ward_counts import MASK_IDS
 from mapper.core.wards import locate_wards
 from mapper.store.bulk import insert_rows, merge_rows
 from mapper.store.db import reserve_ids, to_wkb_element
@@ -23,6 +22,7 @@ from mapper.store.models import (
     Postcode,
     Service,
     Ward,
+    category_mask_of,
     group_categories,
     group_wards_served,
     location_column,
@@ -228,7 +228,7 @@ class _BulkInsert:
         ]
         if "category_mask" in table.c:  # what the link table's triggers (0012) would set
             for row, (_, _, categories, _) in zip(rows, pending, strict=True):
-                row["category_mask"] = sum(1 << c for c in set(categories) if c in MASK_IDS)
+                row["category_mask"] = category_mask_of(categories)
         keys = set().union(*rows)
         for row in rows:  # one executemany needs the same keys in every row
             for key in keys - row.keys():

@@ -272,11 +272,16 @@ def lonlat_points(frame, columns, crs=None):
         or (crs and geo.epsg_of(crs) != geo.SRID)
     ):
         return found
-    xs, ys = (frame[columns[name]].map(text) for name in ("lon", "lat"))
-    plain = np.flatnonzero(xs.str.fullmatch(NUMBER.pattern) & ys.str.fullmatch(NUMBER.pattern))
-    x = np.array([float(v) for v in xs.iloc[plain]], dtype=float)
-    y = np.array([float(v) for v in ys.iloc[plain]], dtype=float)
-    pairs = zip(x.tolist(), y.tolist(), strict=True)
-    sound = np.array([geo.lonlat_problem(*xy) is None for xy in pairs], dtype=bool)
-    found[plain[sound]] = shapely.points(x[sound], y[sound])
+    x, y = (plain_numbers(frame[columns[name]].map(text).tolist()) for name in ("lon", "lat"))
+    sound = ~np.isnan(x) & ~np.isnan(y) & geo.lonlat_fine(x, y)
+    found[sound] = shapely.points(x[sound], y[sound])
     return found
+
+
+def plain_numbers(cells):
+    """Return float(cell) for the stripped text cells that are one number (as `parse_number`
+    reads it), NaN for the others (no such number is NaN)."""
+    nan = float("nan")
+    return np.fromiter(
+        (float(c) if NUMBER.fullmatch(c) else nan for c in cells), dtype=float, count=len(cells)
+    )

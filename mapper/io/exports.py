@@ -206,11 +206,18 @@ def plain_column(series):
     ]
 
 
+def without_metadata(frame):
+    """Return a shallow copy of a frame without its metadata (`attrs`), which pandas would
+    otherwise copy deeply into every column taken or measured."""
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return bare
+
+
 def gap_records(frame):
     """Return the analysis rows as dicts of plain values, in the frame's column order."""
     columns = gap_columns(frame)
-    bare = frame.copy(deep=False)
-    bare.attrs = {}  # else pandas copies the metadata deeply for every column taken
+    bare = without_metadata(frame)
     values = [plain_column(bare[c]) for c in columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 

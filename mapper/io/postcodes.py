@@ -13,10 +13,10 @@ import numpy as np
 from mapper import geo
 from mapper.io.columns import (
     LOCATION_FIELDS,
-    NUMBER,
     choose_columns,
     locate_cells,
     parse_number,
+    plain_numbers,
     postcode_problem,
     require,
     text,
@@ -115,15 +115,6 @@ def plain_postcodes(table, columns):
     postcodes = [f"{c[:-3]} {c[-3:]}" for c in compact]
     people = [None if r != r else r for r in residents[plain].tolist()]  # NaN: no figure
     return plain, [postcodes, lon[plain].tolist(), lat[plain].tolist(), people]
-
-
-def plain_numbers(cells):
-    """Return float(cell) for the stripped text cells that are one number (as `parse_number`
-    reads it), NaN for the others (no such number is NaN)."""
-    nan = float("nan")
-    return np.fromiter(
-        (float(c) if NUMBER.fullmatch(c) else nan for c in cells), dtype=float, count=len(cells)
-    )
 
 
 def postcode_row(record, columns):

@@ -276,6 +276,15 @@ service_categories = Table(
 )
 
 
+# Category ids that have a bit in community_groups.category_mask (migration 0012).
+MASK_IDS = range(1, 63)
+
+
+def category_mask_of(category_ids):
+    """Return the category_mask of a group of these categories: the bits of those that have one."""
+    return sum(1 << i for i in set(category_ids) if i in MASK_IDS)
+
+
 class CommunityGroup(Identified, Timestamped, Base):
     """A community group; its ward is derived from `geom` when saved, never typed in."""
 
@@ -319,8 +328,8 @@ class CommunityGroup(Identified, Timestamped, Base):
     active_until: Mapped[date | None] = mapped_column(Date)
     close_reason: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(200))
-    # Bit `category_id` set for each of its categories with an id up to 62; triggers on
-    # group_categories keep it (migration 0012), so nothing here ever sets it.
+    # Bit `category_id` set for each of its categories in MASK_IDS; triggers on
+    # group_categories keep it (migration 0012); a bulk insert sets it (category_mask_of).
     category_mask: Mapped[int] = mapped_column(BigInteger, server_default="0", deferred=True)
     # Where the location is published (geo.PRECISIONS): `geom` is always the true point.
     location_precision: Mapped[str] = mapped_column(

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from mapper.store import db
 from mapper.store.models import (
+    MASK_IDS,
     Category,
     CommunityGroup,
     OrgId,
@@ -195,8 +196,6 @@ PUBLIC_GROUP_COLUMNS = (
     "last_verified",
     "location_precision",
 )
-# Category ids that have a bit in community_groups.category_mask (migration 0012).
-MASK_IDS = range(1, 63)
 
 
 def public_group_rows(session, after=0, limit=100, **filters):

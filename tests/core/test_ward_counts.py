@@ -29,15 +29,22 @@ def both_ways(session, **filters):
     return one_pass, joined, groups
 
 
-def test_the_category_masks_give_the_categories_present_of_the_join(session):
-    two_wards(session)
-    rng = np.random.default_rng(12)
+def scattered_groups(session, seed, count, closed_every=0):
+    """Make `count` groups at random points over two_wards' wards, each with 0–3 random
+    categories of SLUGS; every `closed_every`-th one (the first too) closed."""
+    rng = np.random.default_rng(seed)
     groups = []
-    for i in range(120):
+    for i in range(count):
         lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
         chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
-        status = "active" if i % 5 else "closed"
+        status = "closed" if closed_every and i % closed_every == 0 else "active"
         groups.append(make_group(session, f"G{i}", lonlat, status=status, categories=chosen))
+    return groups
+
+
+def test_the_category_masks_give_the_categories_present_of_the_join(session):
+    two_wards(session)
+    groups = scattered_groups(session, 12, 120, closed_every=5)
     one_pass, joined, counts = both_ways(session)
     assert one_pass.shape == joined.shape and (one_pass == joined).all()
     assert counts[:, 0].sum() == 96
@@ -60,13 +67,7 @@ def test_the_category_masks_give_the_categories_present_of_the_join(session):
 
 def test_reach_reads_the_same_places_by_mask_as_by_link(session, monkeypatch):
     two_wards(session)
-    rng = np.random.default_rng(13)
-    for i in range(80):
-        lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
-        chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
-        make_group(
-            session, f"G{i}", lonlat, status="active" if i % 4 else "closed", categories=chosen
-        )
+    scattered_groups(session, 13, 80, closed_every=4)
     session.commit()
     ids = list(dict(session.execute(select(Category.slug, Category.id)).all()).values())
     counted = ward_counts.counted_groups(None, (), [])
@@ -86,11 +87,7 @@ def test_reach_reads_the_same_places_by_mask_as_by_link(session, monkeypatch):
 
 def test_a_category_filter_by_mask_counts_what_the_links_count(session, monkeypatch):
     two_wards(session)
-    rng = np.random.default_rng(14)
-    for i in range(80):
-        lonlat = (-2.099 + rng.random() * 0.198, 53.401 + rng.random() * 0.098)
-        chosen = list(rng.choice(SLUGS, size=rng.integers(0, 4), replace=False))
-        make_group(session, f"G{i}", lonlat, categories=chosen)
+    scattered_groups(session, 14, 80)
     session.commit()
     asked = ((), (), ("faith", "older-people"), (), None, analysis.resolve_params())
     by_mask = analysis._compute(session, *asked)  # compute_gaps would answer both from its cache
