@@ -34,6 +34,8 @@ def test_a_ward_pages_its_groups_and_a_service_has_its_page(live_server, page, s
     # The service's popup on the map links to its page, as the list does.
     p.locator('path.leaflet-interactive[stroke="#5b2a86"]').first.click()
     p.locator(".leaflet-popup-content h2", has_text="Warm Space").wait_for()
+    # The filled popup pans the map into view: a click while it moves lands beside the link.
+    p.wait_for_function("() => !document.querySelector('.leaflet-pan-anim')")
     p.locator(".leaflet-popup-content").get_by_role("link", name="More about this service").click()
     p.get_by_role("heading", name="Warm Space", level=1).wait_for()
     p.go_back()
