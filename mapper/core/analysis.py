@@ -18,7 +18,7 @@ import shapely
 from sqlalchemy import func, select
 
 from mapper import geo
-from mapper.core import reach, ward_counts
+from mapper.core import gap_updates, reach, ward_counts
 from mapper.io import exports
 from mapper.store import db, version
 from mapper.store.models import (
@@ -115,19 +115,52 @@ def compute_gaps(
         return _compute(session, *arguments, params)
     if session.info.get(version.CHANGED):  # this transaction's writes are not versioned yet
         return _compute(session, *arguments, params)
-    key = ("gaps", version.current(session), date.today(), arguments, repr(sorted(params.items())))
-    frame = cache.get(key)
-    if frame is None:
-        frame = _compute(session, *arguments, params)
-        cache.put(
-            key, frame, size=int(exports.without_metadata(frame).memory_usage(deep=True).sum())
-        )
+    now = version.current(session)
+    question = (date.today(), arguments, repr(sorted(params.items())))
+    entry = cache.get(("gaps", now, *question))
+    if entry is None:
+        latest = cache.get(("gaps-latest", *question))
+        entry = _brought_up(session, latest, now, arguments, params)
+        size = int(exports.without_metadata(entry[0]).memory_usage(deep=True).sum())
+        cache.put(("gaps", now, *question), entry, size=size)
+        if latest is None or latest[0] < now:
+            cache.put(("gaps-latest", *question), (now, entry), size=size)
+    frame = entry[0]
     answer = frame.copy()
     answer.attrs = copy.deepcopy(frame.attrs)
     return answer
 
 
+def _brought_up(session, latest, now, arguments, params):
+    """Return (frame, inputs) at version `now`: the `latest` (version, (frame, inputs)) kept
+    for the same question brought up to date when the journal says what changed since and
+    that is little, otherwise computed afresh."""
+    if latest is not None and latest[0] < now:
+        changes = version.changes_between(session, latest[0], now)
+        if changes is not None:
+
+            def compute(codes):
+                return _computed(session, (), codes, *arguments[2:], params)
+
+            def finish(frame, inputs):
+                metadata = frame.attrs["metadata"]
+                metadata["parameters"]["activity_measure"] = _classify(frame, inputs, params)
+                metadata["counts"] = summary_counts(frame)
+                metadata["generated_at"] = _now()
+
+            entry = gap_updates.updated(latest[1], changes, compute, finish, params)
+            if entry is not None:
+                return entry
+    return _computed(session, *arguments, params)
+
+
 def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):
+    return _computed(session, la_codes, ward_codes, categories, kinds, as_of, params)[0]
+
+
+def _computed(session, la_codes, ward_codes, categories, kinds, as_of, params):
+    """Return (frame, inputs): the analysis, and per ward (by code) what its classes are cut
+    from, unrounded (see `_classify`), with its id and label point."""
     reference = as_of or date.today()
     wards = _scope(session, la_codes, ward_codes)
     category_ids = list(_category_ids(session, categories, "categories").values())
@@ -154,8 +187,23 @@ def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):
         session, geoms, wards["code"].tolist(), counted, analysed_ids, params
     )
 
-    frame, measure = _assemble(wards, groups, serving, services, present, analysed, nearest, params)
-    frame = _with_reach(frame, analysed, shares, params)
+    core = shares.mean(axis=1) if len(analysed) else np.full(len(wards), np.nan)
+    frame = _with_reach(
+        _assemble(wards, groups, serving, services, present, analysed, nearest), analysed, shares
+    )
+    inputs = pd.DataFrame(
+        {
+            "ward_id": ids,
+            "area_km2": wards["area_km2"].to_numpy(dtype=float, na_value=np.nan),
+            "coverage": wards["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan),
+            "reach_core": core,
+            "nearest_km": nearest,
+            "label_lon": wards["label_lon"].to_numpy(dtype=float, na_value=np.nan),
+            "label_lat": wards["label_lat"].to_numpy(dtype=float, na_value=np.nan),
+        },
+        index=wards["code"].to_numpy(),
+    )
+    measure = _classify(frame, inputs, params)
     filters = {
         "la": list(la_codes),
         "ward": list(ward_codes),
@@ -169,7 +217,7 @@ def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):
     }
     frame.attrs["metadata"] = _metadata(frame, filters, params)
     frame.attrs["metadata"]["boundary_attribution"] = boundary_notes(wards["attribution"])
-    return frame
+    return frame, inputs
 
 
 def boundary_notes(notes):
@@ -266,7 +314,7 @@ def _per_1k(counts, population):
     return np.round(rate, 3)
 
 
-def _assemble(wards, groups, serving, services, present, analysed, nearest, params):
+def _assemble(wards, groups, serving, services, present, analysed, nearest):
     population = wards["population"].to_numpy(dtype=float, na_value=np.nan)
     coverage = wards["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan)
     names = np.array(analysed, dtype=object)
@@ -295,21 +343,13 @@ def _assemble(wards, groups, serving, services, present, analysed, nearest, para
             "imd_share_20pct": wards["imd_share_20pct"].astype(float),
         }
     )
-    measure, measure_name = activity_measure(groups[:, 0], population, wards["area_km2"])
-    frame["activity_class"] = activity_classes(measure, params["class_cuts"])
-    frame["priority"] = priorities(
-        frame["activity_class"].to_numpy(),
-        wards["imd_decile"].to_numpy(dtype=float, na_value=np.nan),
-        coverage,
-        params,
-    )
+    frame["activity_class"] = frame["priority"] = None  # cut by _classify
     geometry = shapely.from_wkb(wards["wkb"].tolist()) if len(wards) else []
-    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84), measure_name
+    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84)
 
 
-def _with_reach(frame, analysed, shares, params):
-    """Add reach_<category> and reach_core (their mean) before the priority; with
-    priority_by "reach", rank the wards' priority by reach_core instead of activity."""
+def _with_reach(frame, analysed, shares):
+    """Add reach_<category> and reach_core (their mean) before the classes."""
     geometry = frame.geometry
     columns = frame.drop(columns=geometry.name)
     at = columns.columns.get_loc("activity_class")
@@ -317,14 +357,27 @@ def _with_reach(frame, analysed, shares, params):
         columns.insert(at + offset, reach.column_name(slug), np.round(shares[:, offset], 3))
     core = shares.mean(axis=1) if len(analysed) else np.full(len(frame), np.nan)
     columns.insert(at + len(analysed), "reach_core", np.round(core, 3))
-    if params["priority_by"] == "reach":
-        columns["priority"] = priorities(
-            activity_classes(core, params["class_cuts"]),
-            columns["imd_decile"].to_numpy(dtype=float, na_value=np.nan),
-            columns["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan),
-            params,
-        )
     return gpd.GeoDataFrame(columns, geometry=geometry, crs=geo.WGS84)
+
+
+def _classify(frame, inputs, params):
+    """Cut the activity classes and priorities of the whole frame (they rank its wards
+    against each other) from its counts and the unrounded `inputs`; with priority_by
+    "reach", the priority ranks wards by reach_core instead. Return the measure's name."""
+    population = frame["population"].to_numpy(dtype=float, na_value=np.nan)
+    groups = frame["groups"].to_numpy()
+    measure, name = activity_measure(groups, population, inputs["area_km2"].to_numpy())
+    frame["activity_class"] = activity_classes(measure, params["class_cuts"])
+    ranked = frame["activity_class"].to_numpy()
+    if params["priority_by"] == "reach":
+        ranked = activity_classes(inputs["reach_core"].to_numpy(), params["class_cuts"])
+    frame["priority"] = priorities(
+        ranked,
+        frame["imd_decile"].to_numpy(dtype=float, na_value=np.nan),
+        inputs["coverage"].to_numpy(),
+        params,
+    )
+    return name
 
 
 def reach_description(frame, names):
@@ -384,7 +437,7 @@ def _metadata(frame, filters, params):
         "method": METHOD,
         "method_version": METHOD_VERSION,
         "documentation": "docs/gap-analysis.md",
-        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "generated_at": _now(),
         "parameters": {
             **filters,
             **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
@@ -392,6 +445,10 @@ def _metadata(frame, filters, params):
         "counts": summary_counts(frame),
         "boundary_vintage": boundary_vintage(frame),
     }
+
+
+def _now():
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def summary_counts(frame):

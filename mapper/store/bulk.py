@@ -52,8 +52,7 @@ def insert_rows(session, table, rows):
             if process is not None:
                 cells = [process(v) for v in cells]
         values.append(cells)
-    if table.name not in version.PRIVATE_TABLES:
-        session.info[version.CHANGED] = True  # as a Core INSERT through the session notes
+    version.note_write(session, table.name)  # as a Core INSERT through the session notes
     tuples = list(zip(*values, strict=True))
     if postgres:
         quote = dialect.identifier_preparer.quote
@@ -181,5 +180,5 @@ def merge_rows(session, table, rows):
     finally:
         cursor.close()
     if added or updated:
-        version.note_write(session)
+        version.note_write(session, table.name)
     return added, updated
