@@ -9,9 +9,12 @@ project's rule (core.wards.locate_wards). Then times, several times each, `compu
 all wards and for one local authority, and the baseline: a geopandas `sjoin` of the same
 group points into the same ward polygons followed by a count per ward, on data already in
 memory. Then the same analyses as the server answers them just after a write (`after_write_*`:
-a new data version, so nothing of the answer is cached, but the grids of wards without
-postcodes kept, as they depend on boundaries only): national, and with a category, a kind
-and an as_of filter, each with its ratio to the sjoin. Prints medians; the last line is JSON.
+a new data version with no journal of what changed, so the answer is computed afresh, but the
+grids of wards without postcodes kept, as they depend on boundaries only): national, and with a
+category, a kind and an as_of filter, each with its ratio to the sjoin and to the GROUP BY. And
+just after an edit (`after_edit_*`): a group moved, closed or added through the ORM as the web
+forms do, which the journal records, so the kept answer is brought up to date
+(core/gap_updates.py). Prints medians; the last line is JSON.
 
 The database is a temporary SpatiaLite file or a temporary PostGIS database (dropped at the
 end) unless --database names one; a database that already holds the data is reused.
@@ -382,6 +385,59 @@ def after_writes(app, runs):
     return times
 
 
+def edit(session, rng, top, run):
+    """Make a real edit of a random group, one of three kinds in turn: move it about 300 m,
+    close it, or add a group with a category near it."""
+    group = None
+    while group is None or group.status != "active":
+        group = session.get(CommunityGroup, int(rng.integers(1, top + 1)))
+    lon, lat = session.execute(
+        select(func.ST_X(CommunityGroup.geom), func.ST_Y(CommunityGroup.geom)).where(
+            CommunityGroup.id == group.id
+        )
+    ).one()
+    step = rng.uniform(-0.004, 0.004, 2)
+    point = WKBElement(shapely.to_wkb(shapely.Point(lon + step[0], lat + step[1])), srid=geo.SRID)
+    if run % 3 == 0:
+        group.geom = point
+    elif run % 3 == 1:
+        group.status, group.active_until = "closed", TODAY
+    else:
+        category = session.scalars(select(Category).where(Category.slug == "older-people")).one()
+        session.add(
+            CommunityGroup(
+                name="Benchmark group",
+                status="active",
+                kind="charity",
+                geom=point,
+                active_from=TODAY - timedelta(days=400),
+                last_verified=TODAY,
+                categories=[category],
+            )
+        )
+
+
+def after_edits(app, runs, seed):
+    """Return {name: times} of the AFTER_WRITE analyses in an app's session, each kept, then
+    run again after each of `runs` real edits (`edit`)."""
+    rng = np.random.default_rng(seed)
+    times = {name: [] for name in AFTER_WRITE}
+    with app.app_context():
+        session = db.get_session()
+        top = session.scalar(select(func.max(CommunityGroup.id)))
+        for name, filters in AFTER_WRITE.items():
+            analysis.compute_gaps(session, **filters)  # kept, as the server keeps it
+            session.rollback()
+            for run in range(runs):
+                edit(session, rng, top, run)
+                session.commit()
+                started = time.perf_counter()
+                analysis.compute_gaps(session, **filters)
+                times[name].append(time.perf_counter() - started)
+                session.rollback()
+    return times
+
+
 def database_url(args):
     """Return (url, cleanup) for the benchmark's database."""
     if args.database:
@@ -455,6 +511,7 @@ def run(args, url):
 
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "benchmark"})
     after_write = after_writes(app, args.runs)
+    after_edit = after_edits(app, args.runs, args.seed)
     client = app.test_client()
     response = client.get(f"/gaps.geojson?la={la_code}")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -487,6 +544,20 @@ def run(args, url):
         "after_write_ratio_to_group_by": round(
             statistics.median(after_write["national"]) / statistics.median(group_by_times), 2
         ),
+        **{f"after_edit_{k}_s": median(v) for k, v in after_edit.items()},
+        **{
+            f"after_edit_{k}_ratio": round(
+                statistics.median(v) / statistics.median(baseline_times), 3
+            )
+            for k, v in after_edit.items()
+        },
+        **{
+            f"after_edit_{k}_ratio_to_group_by": round(
+                statistics.median(v) / statistics.median(group_by_times), 2
+            )
+            for k, v in after_edit.items()
+        },
+        "after_edit_all_s": {k: [round(t, 3) for t in v] for k, v in after_edit.items()},
         "la_code": la_code,
         "la_wards": la_wards,
         "la_geojson_bytes": geojson_bytes,
@@ -502,7 +573,9 @@ def run(args, url):
         "baseline_all_s": [round(t, 3) for t in baseline_times],
     }
     keys = ("analysis_s", "la_analysis_s", "baseline_sjoin_s", "ratio", "bare_group_by_s")
-    written = [k for k in result if k.startswith("after_write_")]
+    written = [
+        k for k in result if k.startswith(("after_write_", "after_edit_")) and "all" not in k
+    ]
     for key in (*keys, "ratio_to_group_by", *written, "la_geojson_bytes"):
         print(f"{key}: {result[key]}")
     print(json.dumps(result))
