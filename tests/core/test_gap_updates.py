@@ -2,6 +2,7 @@
 computed afresh, after each kind of edit, on Trafford's real wards, postcodes and polling
 stations; and the journal (store/version.py) says "anything" where it cannot say where."""
 
+import threading
 from datetime import date
 
 import pandas as pd
@@ -167,3 +168,43 @@ def test_the_journal_says_anything_where_it_cannot_say_where(app, session, traff
     session.rollback()
     assert version.changes_between(session, now + 2, now + 4) is None
     assert version.changes_between(session, now + 2, now + 3) is not None
+
+
+def test_two_writers_at_once_are_both_journalled_and_brought_up_to_date(app, session, trafford):
+    scopes = trafford
+    analysis.compute_gaps(session)
+    session.rollback()
+    before = version.current(session)
+    factory = app.extensions["mapper.db"].Session
+    barrier, errors = threading.Barrier(2), []
+
+    def add(lonlat):
+        own = factory()
+        try:
+            barrier.wait()
+            with db.transaction(own):
+                own.add(
+                    CommunityGroup(
+                        name="Pantry",
+                        status="active",
+                        geom=db.to_wkb_element(Point(*lonlat)),
+                        categories=categories_by_slug(own, ["food-support"]),
+                    )
+                )
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in (STRETFORD, (-2.3400, 53.4210))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    session.rollback()
+    assert version.current(session) == before + 2
+    wards, points = version.changes_between(session, before, before + 2)
+    assert len(wards) == 2 and len(points) == 2
+    scoped = same_as_afresh(session, {}, scopes)
+    assert len(scoped) == 1 and scoped[0], scoped
