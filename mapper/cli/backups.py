@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 
 from mapper.errors import MapperError
 from mapper.store import backup as backups
-from mapper.store import db
+from mapper.store import db, version
 
 
 @click.command("backup")
@@ -43,11 +43,16 @@ def restore(file, yes):
             click.confirm(
                 f"Replace everything in {database_label(database)} with {file}?", abort=True
             )
+        with database.Session() as session:
+            old = version.current(session)
         database.dispose()  # no connection of ours may hold the tables being replaced
         backups.restore(url, file)
     except MapperError as error:
         raise click.ClickException(error.message) from None
     db.upgrade_schema(database.engine)
+    with database.Session() as session:
+        version.move_past(session, old)
+        session.commit()
     database.dispose()
     click.echo(f"Restored {file} (schema {revision}) into {database_label(database)}", err=True)
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from mapper.core import analysis
-from mapper.store import db
+from mapper.store import db, version
 from mapper.store.models import (
     AuditEvent,
     Category,
@@ -56,11 +56,17 @@ def test_a_restored_backup_has_the_same_counts_and_gap_analysis(app, tmp_path):
             session.execute(update(CommunityGroup).values(status="closed"))
             session.execute(Postcode.__table__.delete())
     assert figures(app) != before
+    with app.app_context():
+        moved_on = version.current(db.get_session())
 
     result = invoke(app, "restore", "--yes", str(copy))
     assert result.exit_code == 0, result.output
     assert "Restored" in result.output
     assert figures(app) == before
+    with app.app_context():  # newer than any version before, and journalled as "anything"
+        session = db.get_session()
+        assert version.current(session) == moved_on + 1
+        assert version.changes_between(session, moved_on, moved_on + 1) is None
 
 
 def test_a_backup_is_consistent_while_a_write_is_under_way(app, tmp_path):
