@@ -117,24 +117,24 @@ def compute_gaps(
         return _compute(session, *arguments, params)
     now = version.current(session)
     question = (date.today(), arguments, repr(sorted(params.items())))
-    entry = cache.get(("gaps", now, *question))
-    if entry is None:
+    kept = cache.get(("gaps", now, *question))
+    if kept is None:
         latest = cache.get(("gaps-latest", *question))
-        entry = _brought_up(session, latest, now, arguments, params)
-        size = int(exports.without_metadata(entry[0]).memory_usage(deep=True).sum())
-        cache.put(("gaps", now, *question), entry, size=size)
+        kept = _brought_up(session, latest, now, arguments, params)
+        cache.put(("gaps", now, *question), kept, size=kept[1])
         if latest is None or latest[0] < now:
-            cache.put(("gaps-latest", *question), (now, entry), size=size)
-    frame = entry[0]
+            cache.put(("gaps-latest", *question), (now, *kept), size=kept[1])
+    (frame, _inputs, attrs), _size = kept
     answer = frame.copy()
-    answer.attrs = copy.deepcopy(frame.attrs)
+    answer.attrs = copy.deepcopy(attrs)
     return answer
 
 
 def _brought_up(session, latest, now, arguments, params):
-    """Return (frame, inputs) at version `now`: the `latest` (version, (frame, inputs)) kept
-    for the same question brought up to date when the journal says what changed since and
-    that is little, otherwise computed afresh."""
+    """Return ((frame, inputs, attrs), size) at version `now`: the `latest` (version, (frame,
+    inputs, attrs), size) kept for the same question brought up to date when the journal says
+    what changed since and that is little, otherwise computed afresh. The frame is kept
+    without its attrs, which pandas would copy deeply on every column read."""
     if latest is not None and latest[0] < now:
         changes = version.changes_between(session, latest[0], now)
         if changes is not None:
@@ -142,16 +142,19 @@ def _brought_up(session, latest, now, arguments, params):
             def compute(codes):
                 return _computed(session, (), codes, *arguments[2:], params)
 
-            def finish(frame, inputs):
-                metadata = frame.attrs["metadata"]
+            def finish(frame, inputs, metadata):
                 metadata["parameters"]["activity_measure"] = _classify(frame, inputs, params)
                 metadata["counts"] = summary_counts(frame)
                 metadata["generated_at"] = _now()
 
             entry = gap_updates.updated(latest[1], changes, compute, finish, params)
             if entry is not None:
-                return entry
-    return _computed(session, *arguments, params)
+                return entry, latest[2]
+    frame, inputs = _computed(session, *arguments, params)
+    attrs, frame.attrs = frame.attrs, {}
+    return (frame, inputs, attrs), int(
+        exports.without_metadata(frame).memory_usage(deep=True).sum()
+    )
 
 
 def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):

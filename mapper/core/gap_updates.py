@@ -29,47 +29,51 @@ NEAREST_MARGIN_KM = 1e-6  # the database and numpy round a distance differently
 
 
 def updated(entry, changes, compute, finish, params):
-    """Return `entry` ((frame, inputs) of an analysis) brought up to date with `changes` ((ward
-    ids, lon/lat points) journalled since), or None when computing afresh is as quick.
+    """Return `entry` ((frame, inputs, attrs) of an analysis, the frame without its attrs)
+    brought up to date with `changes` ((ward ids, lon/lat points) journalled since), or None
+    when computing afresh is as quick.
 
     `compute(ward_codes)` computes (frame, inputs) of those wards with the entry's filters;
-    `finish(frame, inputs)` cuts the classes again and brings the metadata up to date.
+    `finish(frame, inputs, metadata)` cuts the classes again and brings the metadata up to date.
     """
-    frame, inputs = entry
+    frame, inputs, attrs = entry
     ward_ids, points = changes
     if len(points) > POINT_LIMIT:
         return None
-    hit = affected(frame, inputs, ward_ids, points, params)
+    polygons = frame.geometry.to_numpy()
+    tree = shapely.STRtree(polygons)
+    hit = affected(tree, inputs, ward_ids, points, params)
     if hit.sum() > SHARE_LIMIT * len(frame):
         return None
     if not hit.any():  # the changes reach no ward of this analysis
         return entry
     codes = frame["ward_code"].to_numpy()
-    tree = shapely.STRtree(frame.geometry.to_numpy())
-    touching = np.unique(tree.query(frame.geometry.to_numpy()[hit], predicate="intersects")[1])
+    touching = np.unique(tree.query(polygons[hit], predicate="intersects")[1])
     fresh, fresh_inputs = compute(list(codes[np.union1d(np.flatnonzero(hit), touching)]))
+    fresh.attrs = {}  # pandas copies attrs deeply on every column read
     rows = fresh.set_index("ward_code", drop=False).loc[codes[hit]].reset_index(drop=True)
     merged = pd.concat([frame[~hit], rows], ignore_index=True)
     merged = merged.iloc[pd.Index(merged["ward_code"]).get_indexer(codes)].reset_index(drop=True)
     new_inputs = inputs.copy()
     new_inputs.loc[codes[hit]] = fresh_inputs.loc[codes[hit], inputs.columns].to_numpy()
-    merged.attrs = copy.deepcopy(frame.attrs)
-    finish(merged, new_inputs)
-    return merged, new_inputs
+    metadata = copy.deepcopy(attrs["metadata"])
+    finish(merged, new_inputs, metadata)
+    return merged, new_inputs, {**attrs, "metadata": metadata}
 
 
-def affected(frame, inputs, ward_ids, points, params):
-    """Return a mask of the frame's wards whose row the changes may alter."""
+def affected(tree, inputs, ward_ids, points, params):
+    """Return a mask of the wards (`tree` of their polygons, `inputs` their figures) whose row
+    of the analysis the changes may alter."""
     hit = inputs["ward_id"].isin(list(ward_ids)).to_numpy().copy()
     if not len(points):
         return hit
     lon, lat = np.asarray(points, dtype=float).T
     walk_km = (params["reach_metres"] / params["detour_factor"] + MARGIN_M) / 1000
     boxes = shapely.box(*geo.boxes_around(lon, lat, walk_km).T)
-    near = shapely.STRtree(frame.geometry.to_numpy()).query(boxes, predicate="intersects")[1]
+    near = tree.query(boxes, predicate="intersects")[1]
     hit[near] = True
     nearest = inputs["nearest_km"].to_numpy()
-    closest = np.full(len(frame), np.inf)
+    closest = np.full(len(inputs), np.inf)
     for start in range(0, len(lon), 100):  # a (ward, point) table of bounded size
         part = slice(start, start + 100)
         distances = geo.haversine_km(

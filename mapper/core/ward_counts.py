@@ -70,9 +70,12 @@ def serving_query(counted, in_scope):
     """Per ward: counted groups based elsewhere (or nowhere) that say they serve it."""
     served = group_wards_served.c
     group = CommunityGroup
+    # From the links (by their ward index when scoped) to each one's group by its key: left
+    # to itself, SQLite would read every active group for more than a few wards.
+    links = db.OrderedJoin(group_wards_served, group, group.id == served.group_id)
     return (
         select(served.ward_id, func.count())
-        .join(group, group.id == served.group_id)
+        .select_from(links)
         .where(
             *counted,
             *in_scope(served.ward_id),
