@@ -159,11 +159,16 @@ def activity_points(session, lonlat_box, counted, category_ids):
     linked = [c for c in category_ids if c not in ward_counts.MASK_IDS]
     found = {}
     if masked:
-        query = select(
-            CommunityGroup.category_mask,
-            func.ST_X(CommunityGroup.geom),
-            func.ST_Y(CommunityGroup.geom),
-        ).where(*counted, box, CommunityGroup.category_mask != 0)
+        source, in_box = db.in_box(CommunityGroup.geom, lonlat_box, session.bind)
+        query = (
+            select(
+                CommunityGroup.category_mask,
+                func.ST_X(CommunityGroup.geom),
+                func.ST_Y(CommunityGroup.geom),
+            )
+            .select_from(source)
+            .where(*counted, *in_box, CommunityGroup.category_mask != 0)
+        )
         rows = session.execute(query).all()
         masks = np.array([r[0] for r in rows], dtype=np.int64)
         xy = np.array([(r[1], r[2]) for r in rows], dtype=float).reshape(-1, 2)

@@ -39,6 +39,7 @@ from mapper.store.spatial import (  # noqa: F401 - re-exported: callers use db.<
     boxes_join,
     distance_m,
     extent,
+    in_box,
     intersects,
     is_spatialite,
     spatial_true,

@@ -63,6 +63,20 @@ def bbox_filter(column, lonlat_box, bind):
     return column.op("&&")(envelope)
 
 
+def in_box(column, lonlat_box, bind):
+    """Return (FROM clause, WHERE clauses) choosing the rows of `column`'s table whose
+    geometry's box meets `lonlat_box` through the spatial index.
+
+    SpatiaLite: from the index to the rows. Its planner, without statistics, prefers any
+    other index on an equality (a status) and then looks every row it reads up in the box's
+    list; for a small box that is the whole table instead of a few rows. PostGIS: the table
+    and a WHERE that its planner weighs itself.
+    """
+    if is_spatialite(bind):
+        return boxes_join(column, [lonlat_box], bind)[0], []
+    return column.table, [bbox_filter(column, lonlat_box, bind)]
+
+
 def boxes_filter(column, lonlat_boxes, bind):
     """Return a WHERE clause selecting rows whose geometry intersects one of `lonlat_boxes`.
 
