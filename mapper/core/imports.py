@@ -4,12 +4,14 @@ The `mapper import-*` commands and the web upload both go through `run_import`, 
 gives the same result whichever way it arrives.
 """
 
+from contextlib import nullcontext
 from typing import NamedTuple
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapper.errors import MapperError
-from mapper.store import db, scratch
+from mapper.store import bulk, db, scratch
+from mapper.store.models import Base
 
 CHUNK = 5000  # rows saved at a time, so that progress moves
 
@@ -50,7 +52,9 @@ def run_import(session, reading, save, write=True, progress=None, lock=None, apa
         with db.transaction(session, commit=write):
             if lock:
                 db.lock_for_import(session, lock)
-            outcome = Outcome(*save(session, reading.values(), progress or (lambda _n: None)))
+            rows = reading.values()
+            with _indexes_deferred(session, lock, len(rows)):
+                outcome = Outcome(*save(session, rows, progress or (lambda _n: None)))
         if write:
             db.refresh_statistics(session)
     except SQLAlchemyError as error:
@@ -59,6 +63,18 @@ def run_import(session, reading, save, write=True, progress=None, lock=None, apa
             f"({getattr(error, 'orig', None) or error})"
         ) from None
     return outcome
+
+
+def _indexes_deferred(session, table_name, incoming):
+    """Build the indexes of the table an import fills after it, when it at least doubles
+    the table; those the import looks records up by (external ids) are kept up as it goes.
+    The foreign keys of the tables referring to its rows are checked after it too."""
+    if table_name is None:
+        return nullcontext()
+    tables = Base.metadata.tables
+    table = tables[table_name]
+    links = [t for t in tables.values() if any(k.column.table is table for k in t.foreign_keys)]
+    return bulk.indexes_deferred(session, table, incoming, ("external_id",), links)
 
 
 def in_chunks(save_part):

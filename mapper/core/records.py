@@ -12,7 +12,7 @@ from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
 from mapper.core.wards import locate_wards
 from mapper.store.bulk import insert_rows, merge_rows
-from mapper.store.db import reserve_ids, to_wkb_element
+from mapper.store.db import among, reserve_ids, to_wkb_element
 from mapper.store.models import (
     AuditEvent,
     Category,
@@ -305,16 +305,17 @@ class _Matcher:
         if hasattr(model, "identifiers"):
             loaded.append(selectinload(model.identifiers))
         if org_ids:
-            query = select(model).where(model.identifiers.any(OrgId.value.in_(org_ids)))
+            query = select(model).where(model.identifiers.any(among(session, OrgId.value, org_ids)))
             for obj in session.scalars(query.order_by(model.id).options(*loaded)):
                 for value in obj.org_ids:
                     self.by_org_id.setdefault(value, obj)
         if ids:
-            query = select(model).where(model.external_id.in_(ids)).options(*loaded)
+            query = select(model).where(among(session, model.external_id, ids)).options(*loaded)
             for obj in session.scalars(query):
                 self.by_id[obj.external_id] = obj
         if names:
-            query = select(model).where(model.name.in_(names), model.external_id.is_(None))
+            unnamed = model.external_id.is_(None)
+            query = select(model).where(among(session, model.name, names), unnamed)
             for obj in session.scalars(query.options(*loaded)):
                 self.remember(obj, None)
 

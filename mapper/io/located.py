@@ -1,5 +1,7 @@
 """Readers of located records: community groups, services and coordinators, and the demo data."""
 
+import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from mapper.io.columns import (
     text,
 )
 from mapper.io.identifiers import parse_org_ids
-from mapper.io.reading import Reading, read_any, records, where_label
+from mapper.io.reading import Reading, is_geo, read_any, records, where_label
 from mapper.io.text import LONGEST_TEXT, clean_text, text_problem, web_address_problem
 from mapper.store.models import (
     STATUSES,
@@ -120,9 +122,14 @@ def read_located(
         wanted = {Postcode.normalise(text(r[columns["postcode"]])) for r in rows}
         postcodes = find_postcodes(sorted(p for p in wanted if p))
     points = lonlat_points(frame, columns, crs)
+    plain = plain_values(frame, model, columns)
     for index, record in enumerate(rows):
         where = where_label(frame, index)
-        values, reason = located_values(record, model, columns, categories, vocabulary)
+        values = plain[index]
+        if values is None:
+            values, reason = located_values(record, model, columns, categories, vocabulary)
+        else:
+            values, reason = finished_values(values, model, categories, vocabulary)
         if not reason:
             reason = locate_record(record, model, columns, crs, postcodes, values, points[index])
         if reason:
@@ -168,6 +175,12 @@ def located_values(record, model, columns, categories, vocabulary):
                 reason = web_address_problem(values[target])
             if reason:
                 return None, f"{columns[target]} {reason}"
+    return finished_values(values, model, categories, vocabulary)
+
+
+def finished_values(values, model, categories, vocabulary):
+    """Check and complete the cleaned cells of a record: its status, location precision,
+    categories (as slugs) and postcode; return (values, None) or (None, why not)."""
     if not values.get("name"):
         return None, "missing name"
     status = (values.pop("status", None) or "").lower()
@@ -194,6 +207,69 @@ def located_values(record, model, columns, categories, vocabulary):
     if values.get("postcode"):
         values["postcode"] = Postcode.normalise(values["postcode"])[:10]
     return values, None
+
+
+def plain_values(frame, model, columns):
+    """Return, for each row of a table of text, the cleaned cells `located_values` would
+    give when every one is plain (printable ASCII, short enough, a list of such, an ISO
+    date or empty), else None: those rows are left to `located_values`, one by one, for
+    its reasons. Read a column at a time, which a million rows need."""
+    if is_geo(frame) or "geometry" in frame.columns:
+        return [None] * len(frame)
+    table = model.__table__
+    targets = [t for t in LOCATED_FIELDS[model] if t in columns]
+    cleaned = [_plain_column(frame[columns[t]].tolist(), t, longest_of(table, t)) for t in targets]
+    return [
+        None if _NOT_PLAIN in cells else dict(zip(targets, cells, strict=True))
+        for cells in zip(*cleaned, strict=True)
+    ]
+
+
+_NOT_PLAIN = object()  # a cell `located_values` must read itself
+_LIST_SEPARATOR = re.compile(r"\s*[;|]\s*")
+
+
+def _plain_column(cells, target, longest):
+    """Return a column's cells cleaned, or _NOT_PLAIN for each that is not plain."""
+    if target in LIST_FIELDS:
+        clean = _plain_list
+    elif target in DATE_FIELDS:
+        clean = _plain_date
+    elif target in ("org_ids", "capacity"):
+        empty = [] if target == "org_ids" else None
+        return [empty if type(c) is str and not c.strip() else _NOT_PLAIN for c in cells]
+    else:
+        website = target == "website"
+        return [_plain_text(c, longest, website) for c in cells]
+    return [clean(c) if type(c) is str else _NOT_PLAIN for c in cells]
+
+
+def _plain_text(cell, longest, website):
+    if type(cell) is not str:
+        return _NOT_PLAIN
+    value = cell.strip()
+    if not (value.isascii() and value.isprintable()) or (longest and len(value) > longest):
+        return _NOT_PLAIN
+    if website and value and web_address_problem(value):
+        return _NOT_PLAIN
+    return value or None
+
+
+def _plain_list(cell):
+    cell = cell.strip()
+    if not (cell.isascii() and cell.isprintable()):
+        return _NOT_PLAIN
+    return [part for part in _LIST_SEPARATOR.split(cell) if part]
+
+
+def _plain_date(cell):
+    cell = cell.strip()
+    if not cell:
+        return None
+    try:
+        return datetime.fromisoformat(cell).date() if cell.isascii() else _NOT_PLAIN
+    except ValueError:
+        return _NOT_PLAIN
 
 
 @lru_cache

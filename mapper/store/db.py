@@ -20,6 +20,8 @@ from flask import current_app, g
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from geoalchemy2.shape import from_shape
 from sqlalchemy import (
+    any_,
+    bindparam,
     create_engine,
     event,
     text,
@@ -158,6 +160,16 @@ def insert_many(session, table, rows):
         return
     first_key = next(iter(table.primary_key.columns))
     session.execute(table.insert().returning(first_key), rows)
+
+
+def among(session, column, values):
+    """`column IN values`, as each backend reads a long list fastest: on PostGIS one array
+    parameter (`= ANY(...)`), where a parameter per value costs psycopg and the planner
+    about 5 µs each (28 ms for the 5,000 external ids of an import's chunk)."""
+    if is_spatialite(session):
+        return column.in_(values)
+    array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+    return column == any_(array)
 
 
 def reserve_ids(session, table, count):

@@ -13,7 +13,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from mapper.core import imports, records
-from mapper.store import version
+from mapper.store import bulk, version
 from mapper.store.models import AuditEvent, CommunityGroup, Coordinator, Postcode, Service, Ward
 from tests.realdata import (
     GM_LIBRARIES,
@@ -456,10 +456,13 @@ def test_progress_shows_on_a_terminal_and_not_otherwise(tmp_path, geodata):
 
 
 def test_a_bulk_import_gives_every_group_its_ward_categories_and_audit_event(
-    app, session, tmp_path
+    app, session, tmp_path, monkeypatch
 ):
     from tests.factories import two_wards
+    from tests.store.test_bulk import index_definitions
 
+    monkeypatch.setattr(bulk, "BULK_INDEX_ROWS", 100)  # its indexes are built after it
+    indexes = [index_definitions(session, t) for t in ("community_groups", "group_categories")]
     wards = two_wards(session)
     rows = []
     for i in range(1200):
@@ -493,5 +496,8 @@ def test_a_bulk_import_gives_every_group_its_ward_categories_and_audit_event(
     assert [c.slug for c in group.categories] == ["faith", "health"]
     assert group.status == "active" and group.created_at is not None
     assert count(session, AuditEvent, AuditEvent.entity_type == "community_groups") == 1200
+    assert [index_definitions(session, t) for t in ("community_groups", "group_categories")] == (
+        indexes
+    )
     assert summary(ok(app, "import-groups", path)).startswith("0 imported")
     assert count(session, CommunityGroup) == 1200

@@ -4,6 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
@@ -420,3 +421,44 @@ def test_a_file_of_several_layers_needs_layer_and_reads_the_one_named(tmp_path):
         areas.read_wards(path)
     reading = areas.read_wards(path, layer="new")
     assert [row.values["code"] for row in reading.rows] == ["E05900061"]
+
+
+AWKWARD_CELLS = [
+    "",
+    "  ",
+    "Plain",
+    " padded ",
+    "tab\there",
+    "Café",
+    "\u200b",
+    "a" * 300,
+    "https://example.org",
+    "example.org",
+    "2024-05-01",
+    "2024-5-1",
+    "last spring",
+    "health; food-support",
+    "health | | advice and money",
+    "GB-CHC-1234567",
+    "12",
+    "closed",
+]
+
+
+@pytest.mark.parametrize("model", [CommunityGroup, Service, Coordinator])
+def test_rows_read_a_column_at_a_time_equal_rows_read_one_by_one(tmp_path, model):
+    """The column-wise reading of plain cells (`plain_values`) gives each row exactly what
+    `located_values` gives it, and leaves every cell it cannot vouch for to it."""
+    targets = [t for t in located.LOCATED_FIELDS[model] if t != "postcode"]
+    plain_row = dict.fromkeys(targets, "") | {"name": "Group", "lon": "-2.3", "lat": "53.4"}
+    rows = [plain_row | {t: cell} for t in targets for cell in AWKWARD_CELLS]
+    path = tmp_path / "awkward.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    frame = located.read_any(path)
+    chosen = {t: t for t in targets}
+    plain = located.plain_values(frame, model, chosen)
+    assert 0 < sum(v is not None for v in plain) < len(plain)  # both paths are taken
+    for record, values in zip(located.records(frame), plain, strict=True):
+        one_by_one, _ = located.located_values(record, model, chosen, ["health"], VOCABULARY)
+        if values is not None:
+            assert located.finished_values(values, model, ["health"], VOCABULARY)[0] == one_by_one

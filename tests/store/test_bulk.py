@@ -3,14 +3,16 @@
 import datetime
 
 import numpy as np
+import pytest
 import shapely
 from geoalchemy2.shape import to_shape
 from geoalchemy2.types.dialects import sqlite as geoalchemy_sqlite
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from mapper.store import bulk, db, version
 from mapper.store.db import reserve_ids, to_wkb_element
-from mapper.store.models import AuditEvent, CommunityGroup
+from mapper.store.models import AuditEvent, CommunityGroup, group_categories
 from tests.factories import make_group
 
 
@@ -68,3 +70,92 @@ def test_the_spatial_index_holds_bulk_rows_as_spatialites_trigger_puts_them(sess
         assert bounds[0] == bounds[1]
         trigger = "SELECT count(*) FROM sqlite_master WHERE name = 'gii_community_groups_geom'"
         assert session.scalar(text(trigger)) == 1
+
+
+def test_what_spatialites_row_triggers_do_is_done_for_bulk_rows_too(session, backend):
+    """The category mask of a group whose links are inserted in bulk is set as the link
+    trigger sets it; a geometry of the wrong type is refused as the constraint trigger
+    refuses it (and PostGIS's COPY refuses it with SQLAlchemy's error,
+    which an import turns into its refusal); every trigger is in place afterwards."""
+    triggers = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+    before = session.scalar(text(triggers)) if backend == "spatialite" else None
+    first, second = reserve_ids(session, CommunityGroup.__table__, 2)
+    point = shapely.Point(-2.3, 53.4)
+    rows = [{"id": i, "name": f"Group {i}", "geom": point} for i in (first, second)]
+    bulk.insert_rows(session, CommunityGroup.__table__, rows)
+    links = [(first, 1), (first, 3), (second, 2)]
+    bulk.insert_rows(
+        session, group_categories, [{"group_id": g, "category_id": c} for g, c in links]
+    )
+    masks = select(CommunityGroup.id, CommunityGroup.category_mask).order_by(CommunityGroup.id)
+    assert session.execute(masks).all() == [(first, 0b1010), (second, 0b100)]
+    session.commit()
+    if backend == "spatialite":
+        assert session.scalar(text(triggers)) == before
+        last = (
+            "SELECT last_insert FROM geometry_columns_time WHERE f_table_name = 'community_groups'"
+        )
+        assert session.scalar(text(last)).startswith(str(datetime.date.today().year))
+    (third,) = reserve_ids(session, CommunityGroup.__table__, 1)
+    wrong = {"id": third, "name": "Area", "geom": shapely.box(-2.3, 53.4, -2.2, 53.5)}
+    with pytest.raises(DBAPIError, match="(?i)geometry"):
+        bulk.insert_rows(session, CommunityGroup.__table__, [wrong])
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(CommunityGroup)) == 2
+    if backend == "spatialite":
+        assert session.scalar(text(triggers)) == before
+
+
+def index_definitions(session, table):
+    """Return {name: definition} of a table's indexes and (PostGIS) foreign keys."""
+    if db.is_spatialite(session):
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+    else:
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t UNION ALL "
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"
+        )
+    return dict(session.execute(text(query), {"t": table}).all())
+
+
+def test_a_load_that_doubles_a_table_builds_its_indexes_after_it(session, backend, monkeypatch):
+    table = CommunityGroup.__table__
+    before = index_definitions(session, table.name)
+    assert "ix_community_groups_ward_counts" in before
+    monkeypatch.setattr(bulk, "BULK_INDEX_ROWS", 10)
+    make_group(session, "Choir", (-2.3, 53.4))
+    with bulk.indexes_deferred(session, table, 1):  # does not double it: all stay
+        assert index_definitions(session, table.name) == before
+    links = index_definitions(session, "group_categories")
+    with bulk.indexes_deferred(session, table, 10, ("external_id",), [group_categories]):
+        during = index_definitions(session, table.name)
+        assert "ix_community_groups_external_id" in during
+        assert "ix_community_groups_ward_counts" not in during
+        assert "ix_community_groups_status_kind" not in during
+        if backend == "postgis":  # the links' foreign keys are checked after, at once
+            assert "group_categories_group_id_fkey" in links
+            assert index_definitions(session, "group_categories").keys() == {
+                "group_categories_pkey"
+            }
+    assert index_definitions(session, table.name) == before
+    assert index_definitions(session, "group_categories") == links
+    with pytest.raises(RuntimeError), bulk.indexes_deferred(session, table, 10):
+        raise RuntimeError("the load fails")
+    session.rollback()  # the drop is undone with the rest of the load
+    assert index_definitions(session, table.name) == before
+
+
+def test_text_with_tabs_new_lines_and_backslashes_is_stored_as_given(session):
+    awkward = "Tab\there, new\nline, CR\r, back\\slash \\N, café \u2603"
+    (group_id,) = reserve_ids(session, CommunityGroup.__table__, 1)
+    row = {"id": group_id, "name": awkward, "geom": shapely.Point(-2.3, 53.4)}
+    bulk.insert_rows(session, CommunityGroup.__table__, [{**row, "description": None}])
+    changes = {"note": awkward, "count": 3, "nested": [1.5, None, True]}
+    event = {"action": "create", "entity_type": "x", "entity_id": group_id, "reason": awkward}
+    bulk.insert_rows(session, AuditEvent.__table__, [{**event, "changes": changes}])
+    session.commit()
+    group = session.get(CommunityGroup, group_id)
+    assert (group.name, group.description) == (awkward, None)
+    stored = session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "x"))
+    assert (stored.changes, stored.reason) == (changes, awkward)
