@@ -11,6 +11,7 @@ from mapper import geo
 from mapper.core.accounts import get_or_create_organisation
 from mapper.core.audit import record
 from mapper.core.wards import locate_wards
+from mapper.store import version
 from mapper.store.bulk import insert_rows, merge_rows
 from mapper.store.db import among, reserve_ids, to_wkb_element
 from mapper.store.models import (
@@ -233,6 +234,17 @@ class _BulkInsert:
         for row in rows:  # one executemany needs the same keys in every row
             for key in keys - row.keys():
                 row[key] = _column_default(table.c[key])
+        served_wards = [w for _, _, _, wards in pending for w in wards]
+        points = shapely.get_coordinates([columns["geom"] for _, columns, _, _ in pending])
+        with version.placed_writes(session, [r["ward_id"] for r in rows] + served_wards, points):
+            self._insert(rows, pending, ids, org_ids)
+        for (new, _, _, _), id_ in zip(pending, ids, strict=True):
+            new.id = id_
+        self.written += len(ids)
+        return len(ids)
+
+    def _insert(self, rows, pending, ids, org_ids):
+        session, table = self.session, self.table
         insert_rows(session, table, rows)
         category_link, served_link = self.links
         links = [
@@ -257,22 +269,19 @@ class _BulkInsert:
         ]
         insert_rows(session, OrgId.__table__, identifiers)
         user_id = self.user.id if self.user else None
+        changes = {"source": "import"}  # one object: serialised once for every row
         events = [
             {
                 "action": "create",
                 "entity_type": table.name,
                 "entity_id": id_,
                 "user_id": user_id,
-                "changes": {"source": "import"},
+                "changes": changes,
                 "reason": None,
             }
             for id_ in ids
         ]
         insert_rows(session, AuditEvent.__table__, events)
-        for (new, _, _, _), id_ in zip(pending, ids, strict=True):
-            new.id = id_
-        self.written += len(ids)
-        return len(ids)
 
 
 def _column_default(column):

@@ -55,6 +55,8 @@ def insert_rows(session, table, rows):
             cells = [row[column.key] for row in rows]
             if hasattr(column.type, "srid"):
                 cells = geometry_values(cells, postgres)
+            elif process is not None and all(v is cells[0] for v in cells):
+                cells = [process(cells[0])] * len(rows)  # one object (an import's note)
             elif process is not None:
                 cells = [process(v) for v in cells]
         values.append(cells)

@@ -21,7 +21,9 @@ not records.
 import json
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -41,6 +43,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from mapper.geo import STORED_DECIMALS
 
 metadata = MetaData()
 data_version = Table(
@@ -92,6 +96,11 @@ ANALYSED_TABLES = frozenset(
     }
 )
 PLACED_TABLES = ("community_groups", "services")
+# The tables of placed records and of their links that `placed_writes` journals.
+PLACED_WRITES = frozenset(
+    {*PLACED_TABLES, "group_categories", "group_wards_served", "service_categories"}
+)
+PLACED = "mapper_placed_writes"
 FLUSH_LIMIT = 200  # more records than this in one flush journal "anything"
 _placed = {
     name: table(name, column("id"), column("ward_id"), column("geom")) for name in PLACED_TABLES
@@ -125,8 +134,30 @@ def note_write(session, table_name=None):
     if table_name in PRIVATE_TABLES:
         return
     session.info[CHANGED] = True
+    if table_name in PLACED_WRITES and session.info.get(PLACED):
+        return  # journalled by placed_writes
     if table_name is None or table_name in ANALYSED_TABLES:
         _journal(session)["all"] = True
+
+
+@contextmanager
+def placed_writes(session, ward_ids, lonlats):
+    """Journal the wards and lon/lat points of the groups or services that the bulk writes
+    made within place (new records, their categories and wards served), rather than
+    "anything": a small import is then brought up to date like an edit. More than
+    FLUSH_LIMIT points journal "anything", as a flush of that many records does."""
+    journal = _journal(session)
+    if len(journal["points"]) + len(lonlats) > FLUSH_LIMIT:
+        journal["all"] = True
+    elif not journal["all"]:
+        journal["wards"].update(w for w in ward_ids if w is not None)
+        stored = np.round(np.asarray(lonlats, dtype=float).reshape(-1, 2), STORED_DECIMALS)
+        journal["points"].update(map(tuple, stored.tolist()))
+    session.info[PLACED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(PLACED, None)
 
 
 def move_past(session, old):

@@ -208,3 +208,24 @@ def test_two_writers_at_once_are_both_journalled_and_brought_up_to_date(app, ses
     assert len(wards) == 2 and len(points) == 2
     scoped = same_as_afresh(session, {}, scopes)
     assert len(scoped) == 1 and scoped[0], scoped
+
+
+def test_a_small_import_is_journalled_by_its_places_and_brought_up_to_date(
+    app, session, trafford, tmp_path
+):
+    scopes = trafford
+    rows = [
+        {"id": "P-1", "name": "Pantry", "lon": STRETFORD[0], "lat": STRETFORD[1]},
+        {"id": "P-2", "name": "Choir two", "lon": -2.3400, "lat": 53.4210, "kind": "Choir"},
+    ]
+    path = tmp_path / "groups.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    for question in QUESTIONS:
+        analysis.compute_gaps(session, **question)
+        session.rollback()
+    run_cli(app, "import-groups", path, "--category", "food-support")
+    now = version.current(session)
+    wards, points = version.changes_between(session, now - 1, now)
+    assert len(wards) == 2 and points == sorted([(-2.34, 53.421), STRETFORD])
+    scoped = [same_as_afresh(session, question, scopes) for question in QUESTIONS]
+    assert all(len(s) == 1 and s[0] for s in scoped)  # each a few wards, none afresh
