@@ -8,7 +8,6 @@ stored with the ward. A repeated question at the same data version is answered f
 database's cache (`store/version.py`).
 """
 
-import copy
 from datetime import UTC, date, datetime
 
 import geopandas as gpd
@@ -126,7 +125,7 @@ def compute_gaps(
             cache.put(("gaps-latest", *question), (now, *kept), size=kept[1])
     (frame, _inputs, attrs), _size = kept
     answer = frame.copy()
-    answer.attrs = copy.deepcopy(attrs)
+    answer.attrs = gap_updates.copied(attrs)
     return answer
 
 

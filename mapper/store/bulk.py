@@ -150,8 +150,9 @@ def _per_row_triggers_after(conn, table, rows):
         conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
     try:
         yield
-        for name in triggers:
-            after[name](conn)
+        for name, work in after.items():  # in order: the constraint first
+            if name in triggers:
+                work(conn)
     finally:
         for sql in triggers.values():
             conn.exec_driver_sql(sql)
@@ -192,6 +193,14 @@ def _set_wise_triggers(table, rows):
 
         def index(conn, column=column, index=f"idx_{suffix}"):
             conn.exec_driver_sql(f'DELETE FROM "{index}" WHERE pkid IN ({new})', (ids,))
+            if (
+                _is_point(table.c[column]) and column in rows[0]
+            ):  # its box is the point as stored: no need to read it
+                conn.exec_driver_sql(
+                    f'INSERT INTO "{index}" (pkid, xmin, xmax, ymin, ymax) VALUES (?, ?, ?, ?, ?)',
+                    _point_boxes(rows, column),
+                )
+                return
             conn.exec_driver_sql(
                 f'SELECT count(RTreeAlign(\'{index}\', rowid, "{column}")) FROM "{table.name}" '
                 f"WHERE rowid IN ({new})",
@@ -205,6 +214,19 @@ def _set_wise_triggers(table, rows):
             f"'now') WHERE {where}"
         )
     return found
+
+
+def _is_point(column):
+    return getattr(column.type, "geometry_type", None) == "POINT"
+
+
+def _point_boxes(rows, column):
+    """Return (id, x, x, y, y) of each row's point as `geometry_values` stores it."""
+    found = [(row["id"], row[column]) for row in rows if row[column] is not None]
+    if not found:
+        return []
+    xy = np.round(shapely.get_coordinates([point for _, point in found]), STORED_DECIMALS)
+    return [(id_, x, x, y, y) for (id_, _), (x, y) in zip(found, xy.tolist(), strict=True)]
 
 
 def geometry_values(geoms, postgres):

@@ -55,19 +55,27 @@ def test_rows_are_written_in_the_session_transaction_with_the_column_defaults(se
 
 
 def test_the_spatial_index_holds_bulk_rows_as_spatialites_trigger_puts_them(session, backend):
-    point = shapely.Point(-2.123456789, 53.400000051)
-    (bulk_id,) = reserve_ids(session, CommunityGroup.__table__, 1)
-    row = {"id": bulk_id, "name": "Bulk choir", "status": "active", "geom": point}
-    bulk.insert_rows(session, CommunityGroup.__table__, [row])
-    orm = make_group(session, "Choir", (point.x, point.y))
+    rng = np.random.default_rng(11)
+    points = [shapely.Point(-2.123456789, 53.400000051)] + list(
+        shapely.points(rng.uniform(-2.2, -2.1, 40), rng.uniform(53.3, 53.5, 40))
+    )
+    ids = reserve_ids(session, CommunityGroup.__table__, len(points))
+    rows = [
+        {"id": i, "name": "Bulk choir", "status": "active", "geom": p}
+        for i, p in zip(ids, points, strict=True)
+    ]
+    bulk.insert_rows(session, CommunityGroup.__table__, rows)
+    orm = [make_group(session, "Choir", (p.x, p.y)) for p in points]
     session.commit()
     box = (-2.2, 53.3, -2.1, 53.5)
     clause = db.bbox_filter(CommunityGroup.geom, box, session)
-    assert set(session.scalars(select(CommunityGroup.id).where(clause))) == {bulk_id, orm.id}
+    found = set(session.scalars(select(CommunityGroup.id).where(clause)))
+    assert found == {*ids, *(group.id for group in orm)}
     if backend == "spatialite":
         entries = "SELECT xmin, xmax, ymin, ymax FROM idx_community_groups_geom WHERE pkid = :id"
-        bounds = [session.execute(text(entries), {"id": i}).one() for i in (bulk_id, orm.id)]
-        assert bounds[0] == bounds[1]
+        for bulk_id, group in zip(ids, orm, strict=True):
+            bounds = [session.execute(text(entries), {"id": i}).one() for i in (bulk_id, group.id)]
+            assert bounds[0] == bounds[1]
         trigger = "SELECT count(*) FROM sqlite_master WHERE name = 'gii_community_groups_geom'"
         assert session.scalar(text(trigger)) == 1
 
