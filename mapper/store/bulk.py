@@ -193,9 +193,7 @@ def _set_wise_triggers(table, rows):
 
         def index(conn, column=column, index=f"idx_{suffix}"):
             conn.exec_driver_sql(f'DELETE FROM "{index}" WHERE pkid IN ({new})', (ids,))
-            if (
-                _is_point(table.c[column]) and column in rows[0]
-            ):  # its box is the point as stored: no need to read it
+            if _is_point(table.c[column]) and column in rows[0]:  # the point as stored
                 conn.exec_driver_sql(
                     f'INSERT INTO "{index}" (pkid, xmin, xmax, ymin, ymax) VALUES (?, ?, ?, ?, ?)',
                     _point_boxes(rows, column),
@@ -337,7 +335,6 @@ def indexes_deferred(session, table, incoming, kept=(), links=()):
             "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
             (table.name,),
         ).all()
-        dropped = [(f'DROP INDEX "{n}"', sql) for n, sql in found if leading.get(n) not in kept]
     else:
         found = conn.exec_driver_sql(
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
@@ -345,7 +342,8 @@ def indexes_deferred(session, table, incoming, kept=(), links=()):
             "AND NOT x.indisunique AND NOT x.indisprimary",
             {"table": table.name},
         ).all()
-        dropped = [(f'DROP INDEX "{n}"', sql) for n, sql in found if leading.get(n) not in kept]
+    dropped = [(f'DROP INDEX "{n}"', sql) for n, sql in found if leading.get(n) not in kept]
+    if not is_spatialite(session):
         for name in [table.name, *(link.name for link in links)]:
             keys = conn.exec_driver_sql(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
