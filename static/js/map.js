@@ -492,6 +492,7 @@ var CommunityMap = (function () {
     var status = document.getElementById("table-status");
     var container = map.getContainer();
     var figuresByCode = {};
+    var busy = 0;  // loads and views in flight: the map is loaded when none is left
     var colourBy = "activity_class";
     var shownWards = {}, wardsZoom = null;  // the ward layers drawn, by code; at which zoom
     var legends = {
@@ -620,6 +621,7 @@ var CommunityMap = (function () {
       var current = function (draw) {
         return function (data) { if (mine === viewRequest) draw(data); };
       };
+      busy += 1;
       setLoaded(map, false);
       container.setAttribute("data-bbox", view.get("bbox"));
       return Promise.all([
@@ -633,10 +635,14 @@ var CommunityMap = (function () {
         fetchJSON(withQuery(options.groups_url, view)).then(current(drawGroups)),
         fetchJSON(withQuery(options.services_url, scopeView)).then(current(drawServices))
       ]).then(function () {
-        if (mine !== viewRequest) return;
-        wards.setStyle(style);
-        setLoaded(map, true);
+        if (mine === viewRequest) wards.setStyle(style);
+        settled();
       }).catch(function (error) { report(map, error); });
+    }
+
+    function settled() {
+      busy -= 1;
+      if (busy === 0) setLoaded(map, true);
     }
 
     function withFields(query) {
@@ -655,6 +661,7 @@ var CommunityMap = (function () {
       var query = formQuery(form);
       var scope = new URLSearchParams();
       query.getAll("la").forEach(function (la) { scope.append("la", la); });
+      busy += 1;
       setLoaded(map, false);
       status.textContent = "Loading the ward figures…";
       document.querySelectorAll("a[data-download]").forEach(function (a) {
@@ -697,6 +704,7 @@ var CommunityMap = (function () {
       return Promise.all([rows, fit.then(loadView), Promise.all(steps)]).then(function (answers) {
         var total = answers[0];
         status.textContent = total === 1 ? "1 ward." : total + " wards.";
+        settled();
       }).catch(function (error) { report(map, error); });
     }
 

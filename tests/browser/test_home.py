@@ -84,6 +84,27 @@ def test_home_page_draws_one_polygon_per_ward_in_scope(live_server, page, sessio
     assert_clean(page)
 
 
+def test_the_map_is_loaded_only_once_the_ward_table_is_filled(live_server, page, session):
+    """The table's page of figures is fetched beside the view's: `data-loaded` waits for both."""
+    borough(session)
+    p = page.page
+    held = []
+    p.route(lambda url: "figures.json" in url and "page=" in url, lambda r: held.append(r))
+    view = ("/map/figures.json", "/map/groups.json", "/map/services.json", "/map/wards.geojson")
+    seen = set()
+    p.on("response", lambda r: seen.update(v for v in view if v in r.url and "bbox=" in r.url))
+    p.goto(live_server + "/?la=E08000099")
+    p.locator("path.leaflet-interactive[data-ward]").nth(2).wait_for()
+    while seen != set(view):
+        p.wait_for_timeout(50)
+    p.wait_for_timeout(250)  # the view's answers are drawn: the map must still be loading
+    assert p.get_attribute(".folium-map", "data-loaded") == "false"
+    assert len(held) == 1
+    held[0].continue_()
+    p.wait_for_selector(".folium-map[data-loaded=true]")
+    assert p.locator("#ward-table tbody tr").count() == 3
+
+
 def test_clicking_a_ward_shows_its_name_and_figures(live_server, page, session, backend):
     borough(session)
     p = page.page
