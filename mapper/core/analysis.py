@@ -123,23 +123,23 @@ def compute_gaps(
         cache.put(("gaps", now, *question), kept, size=kept[1])
         if latest is None or latest[0] < now:
             cache.put(("gaps-latest", *question), (now, *kept), size=kept[1])
-    (frame, _inputs, attrs), _size = kept
+    (frame, _inputs, attrs, _tree), _size = kept
     answer = frame.copy()
     answer.attrs = gap_updates.copied(attrs)
     return answer
 
 
 def _brought_up(session, latest, now, arguments, params):
-    """Return ((frame, inputs, attrs), size) at version `now`: the `latest` (version, (frame,
-    inputs, attrs), size) kept for the same question brought up to date when the journal says
-    what changed since and that is little, otherwise computed afresh. The frame is kept
-    without its attrs, which pandas would copy deeply on every column read."""
+    """Return ((frame, inputs, attrs, tree), size) at version `now`: the `latest` (version,
+    entry, size) kept for the same question brought up to date (`gap_updates.updated`) when
+    the journal says what changed since and that is little, otherwise computed afresh. The
+    frame is kept without its attrs, which pandas would copy deeply on every column read."""
     if latest is not None and latest[0] < now:
         changes = version.changes_between(session, latest[0], now)
         if changes is not None:
 
             def compute(codes):
-                return _computed(session, (), codes, *arguments[2:], params)
+                return _computed(session, (), codes, *arguments[2:], params, whole=False)
 
             def finish(frame, inputs, metadata):
                 metadata["parameters"]["activity_measure"] = _classify(frame, inputs, params)
@@ -151,7 +151,7 @@ def _brought_up(session, latest, now, arguments, params):
                 return entry, latest[2]
     frame, inputs = _computed(session, *arguments, params)
     attrs, frame.attrs = frame.attrs, {}
-    return (frame, inputs, attrs), int(
+    return (frame, inputs, attrs, None), int(
         exports.without_metadata(frame).memory_usage(deep=True).sum()
     )
 
@@ -160,9 +160,10 @@ def _compute(session, la_codes, ward_codes, categories, kinds, as_of, params):
     return _computed(session, la_codes, ward_codes, categories, kinds, as_of, params)[0]
 
 
-def _computed(session, la_codes, ward_codes, categories, kinds, as_of, params):
+def _computed(session, la_codes, ward_codes, categories, kinds, as_of, params, whole=True):
     """Return (frame, inputs): the analysis, and per ward (by code) what its classes are cut
-    from, unrounded (see `_classify`), with its id and label point."""
+    from, unrounded (see `_classify`), with its id and label point. Unless `whole`, the rows
+    are for a kept analysis to take in: without classes, priorities or metadata."""
     reference = as_of or date.today()
     wards = _scope(session, la_codes, ward_codes)
     category_ids = list(_category_ids(session, categories, "categories").values())
@@ -190,9 +191,7 @@ def _computed(session, la_codes, ward_codes, categories, kinds, as_of, params):
     )
 
     core = shares.mean(axis=1) if len(analysed) else np.full(len(wards), np.nan)
-    frame = _with_reach(
-        _assemble(wards, groups, serving, services, present, analysed, nearest), analysed, shares
-    )
+    frame = _assemble(wards, groups, serving, services, present, nearest, analysed, shares, core)
     inputs = pd.DataFrame(
         {
             "ward_id": ids,
@@ -205,6 +204,8 @@ def _computed(session, la_codes, ward_codes, categories, kinds, as_of, params):
         },
         index=wards["code"].to_numpy(),
     )
+    if not whole:
+        return frame, inputs
     measure = _classify(frame, inputs, params)
     filters = {
         "la": list(la_codes),
@@ -316,7 +317,9 @@ def _per_1k(counts, population):
     return np.round(rate, 3)
 
 
-def _assemble(wards, groups, serving, services, present, analysed, nearest):
+def _assemble(wards, groups, serving, services, present, nearest, analysed, shares, core):
+    """The analysis's columns in order; the reach of each analysed category (`shares`, one
+    column each) and their mean (`core`) come just before the classes."""
     population = wards["population"].to_numpy(dtype=float, na_value=np.nan)
     coverage = wards["coordinator_coverage"].to_numpy(dtype=float, na_value=np.nan)
     names = np.array(analysed, dtype=object)
@@ -343,23 +346,17 @@ def _assemble(wards, groups, serving, services, present, analysed, nearest):
             "imd_rank": wards["imd_rank"].astype(float),
             "imd_share_10pct": wards["imd_share_10pct"].astype(float),
             "imd_share_20pct": wards["imd_share_20pct"].astype(float),
+            **{
+                reach.column_name(slug): np.round(shares[:, offset], 3)
+                for offset, slug in enumerate(analysed)
+            },
+            "reach_core": np.round(core, 3),
+            "activity_class": None,  # cut by _classify
+            "priority": None,
         }
     )
-    frame["activity_class"] = frame["priority"] = None  # cut by _classify
     geometry = shapely.from_wkb(wards["wkb"].tolist()) if len(wards) else []
     return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=geo.WGS84)
-
-
-def _with_reach(frame, analysed, shares):
-    """Add reach_<category> and reach_core (their mean) before the classes."""
-    geometry = frame.geometry
-    columns = frame.drop(columns=geometry.name)
-    at = columns.columns.get_loc("activity_class")
-    for offset, slug in enumerate(analysed):
-        columns.insert(at + offset, reach.column_name(slug), np.round(shares[:, offset], 3))
-    core = shares.mean(axis=1) if len(analysed) else np.full(len(frame), np.nan)
-    columns.insert(at + len(analysed), "reach_core", np.round(core, 3))
-    return gpd.GeoDataFrame(columns, geometry=geometry, crs=geo.WGS84)
 
 
 def _classify(frame, inputs, params):

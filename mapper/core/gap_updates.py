@@ -27,36 +27,38 @@ NEAREST_MARGIN_KM = 1e-6  # the database and numpy round a distance differently
 
 
 def updated(entry, changes, compute, finish, params):
-    """Return `entry` ((frame, inputs, attrs) of an analysis, the frame without its attrs)
-    brought up to date with `changes` ((ward ids, lon/lat points) journalled since), or None
-    when computing afresh is as quick.
+    """Return `entry` ((frame, inputs, attrs, tree) of an analysis: the frame without its
+    attrs, the STRtree of its polygons or None) brought up to date with `changes` ((ward ids,
+    lon/lat points) journalled since), or None when computing afresh is as quick. The wards
+    stay in their order, so the tree is built once and kept with the entries that follow.
 
     `compute(ward_codes)` computes (frame, inputs) of those wards with the entry's filters;
     `finish(frame, inputs, metadata)` cuts the classes again and brings the metadata up to date.
     """
-    frame, inputs, attrs = entry
+    frame, inputs, attrs, tree = entry
     ward_ids, points = changes
     if len(points) > POINT_LIMIT:
         return None
     polygons = frame.geometry.to_numpy()
-    tree = shapely.STRtree(polygons)
+    tree = tree or shapely.STRtree(polygons)
     hit = affected(tree, inputs, ward_ids, points, params)
     if hit.sum() > SHARE_LIMIT * len(frame):
         return None
     if not hit.any():  # the changes reach no ward of this analysis
-        return entry
+        return frame, inputs, attrs, tree
     codes = frame["ward_code"].to_numpy()
     touching = np.unique(tree.query(polygons[hit], predicate="intersects")[1])
     fresh, fresh_inputs = compute(list(codes[np.union1d(np.flatnonzero(hit), touching)]))
     fresh.attrs = {}  # pandas copies attrs deeply on every column read
-    rows = fresh.set_index("ward_code", drop=False).loc[codes[hit]].reset_index(drop=True)
-    merged = pd.concat([frame[~hit], rows], ignore_index=True)
-    merged = merged.iloc[pd.Index(merged["ward_code"]).get_indexer(codes)].reset_index(drop=True)
+    rows = fresh.iloc[pd.Index(fresh["ward_code"]).get_indexer(codes[hit])]
+    taken = np.arange(len(frame))  # each ward's own row, or its fresh one after the frame's
+    taken[hit] = len(frame) + np.arange(len(rows))
+    merged = pd.concat([frame, rows], ignore_index=True).take(taken).reset_index(drop=True)
     new_inputs = inputs.copy()
     new_inputs.loc[codes[hit]] = fresh_inputs.loc[codes[hit], inputs.columns].to_numpy()
     metadata = copied(attrs["metadata"])
     finish(merged, new_inputs, metadata)
-    return merged, new_inputs, {**attrs, "metadata": metadata}
+    return merged, new_inputs, {**attrs, "metadata": metadata}, tree
 
 
 def affected(tree, inputs, ward_ids, points, params):

@@ -43,9 +43,9 @@ def trafford(app, session, geodata, monkeypatch):
     scopes = []
     computed = analysis._computed
 
-    def spy(session, la_codes, ward_codes, *rest):
+    def spy(session, la_codes, ward_codes, *rest, **options):
         scopes.append(list(ward_codes))
-        return computed(session, la_codes, ward_codes, *rest)
+        return computed(session, la_codes, ward_codes, *rest, **options)
 
     monkeypatch.setattr(analysis, "_computed", spy)
     return scopes
