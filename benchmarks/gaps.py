@@ -14,7 +14,10 @@ grids of wards without postcodes kept, as they depend on boundaries only): natio
 category, a kind and an as_of filter, each with its ratio to the sjoin and to the GROUP BY. And
 just after an edit (`after_edit_*`): a group moved, closed or added through the ORM as the web
 forms do, which the journal records, so the kept answer is brought up to date
-(core/gap_updates.py). Prints medians; the last line is JSON.
+(core/gap_updates.py). And as another process answers (`kept_national_s`): a worker
+just started, or another instance, whose own cache is empty, reads the national answer one
+process computed and kept in the database (store/kept.py). Prints medians; the last line is
+JSON.
 
 The database is a temporary SpatiaLite file or a temporary PostGIS database (dropped at the
 end) unless --database names one; a database that already holds the data is reused.
@@ -385,6 +388,24 @@ def after_writes(app, runs):
     return times
 
 
+def from_kept(app, runs):
+    """Return the times of the national analysis in a process with an empty cache of its own,
+    once one process has computed it and kept it in the database (store/kept.py)."""
+    times = []
+    with app.app_context():
+        session = db.get_session()
+        app.extensions["mapper.db"].cache.clear()
+        analysis.compute_gaps(session)  # computed, or read (and kept again if far behind)
+        session.rollback()  # an answer is written once the transaction ends
+        for _ in range(runs):
+            app.extensions["mapper.db"].cache.clear()
+            started = time.perf_counter()
+            analysis.compute_gaps(session)
+            times.append(time.perf_counter() - started)
+            session.rollback()
+    return times
+
+
 def edit(session, rng, top, run):
     """Make a real edit of a random group, one of three kinds in turn: move it about 300 m,
     close it, or add a group with a category near it."""
@@ -512,6 +533,7 @@ def run(args, url):
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "benchmark"})
     after_write = after_writes(app, args.runs)
     after_edit = after_edits(app, args.runs, args.seed)
+    kept_times = from_kept(app, args.runs)
     client = app.test_client()
     response = client.get(f"/gaps.geojson?la={la_code}")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -558,6 +580,11 @@ def run(args, url):
             for k, v in after_edit.items()
         },
         "after_edit_all_s": {k: [round(t, 3) for t in v] for k, v in after_edit.items()},
+        "kept_national_s": median(kept_times),
+        "kept_national_ratio_to_group_by": round(
+            statistics.median(kept_times) / statistics.median(group_by_times), 2
+        ),
+        "kept_national_all_s": [round(t, 4) for t in kept_times],
         "la_code": la_code,
         "la_wards": la_wards,
         "la_geojson_bytes": geojson_bytes,
@@ -574,7 +601,9 @@ def run(args, url):
     }
     keys = ("analysis_s", "la_analysis_s", "baseline_sjoin_s", "ratio", "bare_group_by_s")
     written = [
-        k for k in result if k.startswith(("after_write_", "after_edit_")) and "all" not in k
+        k
+        for k in result
+        if k.startswith(("after_write_", "after_edit_", "kept_")) and "all" not in k
     ]
     for key in (*keys, "ratio_to_group_by", *written, "la_geojson_bytes"):
         print(f"{key}: {result[key]}")

@@ -1,6 +1,7 @@
 """Defaults and limits; settings come from the environment, then from overrides."""
 
 import os
+from importlib import metadata
 from pathlib import Path
 
 PLACEHOLDER_SECRET_KEY = "change-me"  # noqa: S105 - the value we refuse in production
@@ -223,3 +224,13 @@ def check(config):
             "variable to a long random string, e.g. "
             "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+
+
+def _release():
+    try:
+        return metadata.version("community-mapper")
+    except metadata.PackageNotFoundError:
+        return "source"
+
+
+RELEASE = _release()  # the installed package's version: part of cache keys

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, delete, select, text
 from werkzeug.serving import make_server
 
 from mapper import create_app
-from mapper.store import db
+from mapper.store import db, kept
 from mapper.store.models import Base, Category
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -112,6 +112,7 @@ def empty_database(engine, keep_categories):
         for table in tables:  # DELETE: a TRUNCATE of every table costs half a second
             conn.execute(table.delete())
         conn.execute(delete(Category).where(Category.slug.not_in(keep_categories)))
+        conn.execute(delete(kept.kept_answers))  # answers to what was here, at its versions
         if not db.is_spatialite(engine):  # ids start again from 1, as SQLite's do
             conn.execute(
                 text(

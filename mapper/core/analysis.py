@@ -8,6 +8,7 @@ stored with the ward. A repeated question at the same data version is answered f
 database's cache (`store/version.py`).
 """
 
+import time
 from datetime import UTC, date, datetime
 
 import geopandas as gpd
@@ -16,10 +17,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import func, select
 
-from mapper import geo
+from mapper import config, geo
 from mapper.core import gap_updates, reach, ward_counts
 from mapper.io import exports
-from mapper.store import db, version
+from mapper.store import db, kept, version
 from mapper.store.models import (
     Category,
     Ward,
@@ -116,17 +117,48 @@ def compute_gaps(
         return _compute(session, *arguments, params)
     now = version.current(session)
     question = (date.today(), arguments, repr(sorted(params.items())))
-    kept = cache.get(("gaps", now, *question))
-    if kept is None:
+    found = cache.get(("gaps", now, *question))
+    if found is None:
         latest = cache.get(("gaps-latest", *question))
-        kept = _brought_up(session, latest, now, arguments, params)
-        cache.put(("gaps", now, *question), kept, size=kept[1])
+        elsewhere = _kept_elsewhere(session, question, now) if latest is None else None
+        started = time.perf_counter()
+        found = _brought_up(session, latest or elsewhere, now, arguments, params)
+        keeper = session.info.get(kept.KEEPER)
+        if keeper and _worth_keeping(elsewhere, now, time.perf_counter() - started):
+            (frame, inputs, attrs, _tree), size = found  # the tree is rebuilt where needed
+            keeper.put_later(
+                session, _kept_key(question), now, ((frame, inputs, attrs, None), size)
+            )
+        cache.put(("gaps", now, *question), found, size=found[1])
         if latest is None or latest[0] < now:
-            cache.put(("gaps-latest", *question), (now, *kept), size=kept[1])
-    (frame, _inputs, attrs, _tree), _size = kept
+            cache.put(("gaps-latest", *question), (now, *found), size=found[1])
+    (frame, _inputs, attrs, _tree), _size = found
     answer = frame.copy()
     answer.attrs = gap_updates.copied(attrs)
     return answer
+
+
+def _kept_key(question):
+    return kept.question_key(
+        "gaps", METHOD_VERSION, config.RELEASE, pd.__version__, gpd.__version__, *question
+    )
+
+
+def _kept_elsewhere(session, question, now):
+    """Return (version, entry, size) of the answer kept in the database for `question` by
+    any process (store/kept.py) at a version up to `now`, or None."""
+    keeper = session.info.get(kept.KEEPER)
+    found = keeper.get(session, _kept_key(question)) if keeper else None
+    if found is None or found[0] > now:
+        return None
+    return found[0], *found[1]
+
+
+def _worth_keeping(elsewhere, now, seconds):
+    """Whether to keep an answer in the database for the other processes: it took long to
+    get, or the one kept there (`elsewhere`) was many versions behind."""
+    behind = elsewhere is not None and now - elsewhere[0] >= kept.KEEP_VERSIONS
+    return seconds >= kept.KEEP_SECONDS or behind
 
 
 def _brought_up(session, latest, now, arguments, params):
@@ -134,6 +166,8 @@ def _brought_up(session, latest, now, arguments, params):
     entry, size) kept for the same question brought up to date (`gap_updates.updated`) when
     the journal says what changed since and that is little, otherwise computed afresh. The
     frame is kept without its attrs, which pandas would copy deeply on every column read."""
+    if latest is not None and latest[0] == now:  # kept in the database at this version
+        return latest[1], latest[2]
     if latest is not None and latest[0] < now:
         changes = version.changes_between(session, latest[0], now)
         if changes is not None:

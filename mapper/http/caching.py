@@ -18,11 +18,11 @@ Answers to a signed-in user are `Cache-Control: private, no-store`, whatever the
 import gzip
 import hashlib
 from datetime import UTC, datetime
-from importlib import metadata
 
 from flask import current_app, g, request, session
 from werkzeug.datastructures import Headers
 
+from mapper import config
 from mapper.http import headers
 from mapper.store import db, version
 
@@ -57,14 +57,7 @@ COMPRESS_MIN_BYTES = 1024  # smaller answers fit one packet anyway
 COMPRESSIBLE_SUFFIXES = ("/json", "+json", "/xml", "+xml")
 
 
-def _release():
-    try:
-        return metadata.version("community-mapper")
-    except metadata.PackageNotFoundError:
-        return "source"
-
-
-RELEASE = _release()
+RELEASE = config.RELEASE
 
 
 def signed_in():

@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from mapper.errors import Unavailable
 from mapper.geo import SRID, on_grid
-from mapper.store import postgres, replicas, version
+from mapper.store import kept, postgres, replicas, version
 from mapper.store.spatial import (  # noqa: F401 - re-exported: callers use db.<name>
     OrderedJoin,
     bbox_filter,
@@ -304,17 +304,27 @@ class Database:
     answers computed from its data.
 
     Every session carries the cache in `session.info` (see `version.cache_of`), keyed by the
-    data version, so use cases can reuse an answer without knowing of Flask.
+    data version, so use cases can reuse an answer without knowing of Flask; and, given the
+    app's `secret`, the Keeper of the answers kept in the database for every process
+    (store/kept.py).
     """
 
     def __init__(
-        self, url, connect_timeout=None, statement_timeout=None, pool_timeout=None, analysis=None
+        self,
+        url,
+        connect_timeout=None,
+        statement_timeout=None,
+        pool_timeout=None,
+        analysis=None,
+        secret=None,
     ):
         self.engine = make_engine(url, connect_timeout, statement_timeout, pool_timeout)
         self.cache = version.VersionedCache()
         self.analysis = dict(analysis or {})
-        info = {version.CACHE: self.cache, ANALYSIS_PARAMS: self.analysis}
-        self.Session = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.info = {version.CACHE: self.cache, ANALYSIS_PARAMS: self.analysis}
+        if secret:  # answers kept in the database for the other processes (store/kept.py)
+            self.info[kept.KEEPER] = kept.Keeper(self.engine, secret, {WRITE: True})
+        self.Session = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         # Never waits for a pooled connection that a frozen server holds; SQLite cannot freeze.
         self.health_engine = (
             self.engine
@@ -356,7 +366,9 @@ def init_app(app):
         "statement_timeout": app.config.get("DATABASE_STATEMENT_TIMEOUT"),
         "pool_timeout": app.config.get("DATABASE_POOL_TIMEOUT"),
     }
-    app.extensions["mapper.db"] = Database(url, **timeouts, analysis=analysis_params(app.config))
+    app.extensions["mapper.db"] = Database(
+        url, **timeouts, analysis=analysis_params(app.config), secret=app.config.get("SECRET_KEY")
+    )
     urls = replica_urls(app.config.get("DATABASE_REPLICA_URLS"))
     if urls:
         if is_spatialite(app.extensions["mapper.db"].engine):
@@ -420,8 +432,8 @@ def get_session():
         replica_set = get_replicas()
         if replica_set is not None and g.get("db_read_only"):
             session = replica_set.read_session(g.get("db_needed_position"))
-            if session is not None:  # the analysis on a replica takes the same parameters
-                session.info[ANALYSIS_PARAMS] = get_db().analysis
+            if session is not None:  # the same parameters, caches and kept answers
+                session.info.update(get_db().info)
         g.db_session = session if session is not None else get_db().Session()
     return g.db_session
 

@@ -74,6 +74,7 @@ PRIVATE_TABLES = frozenset(
         "ward_subscriptions",
         "data_version",
         "data_changes",
+        "kept_answers",
         "alembic_version",
     }
 )

@@ -106,7 +106,7 @@ def test_init_db_is_safe_to_run_twice(app):
     db.upgrade_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0031"
+            "0032"
         ]
     assert "community_groups" in inspect(engine).get_table_names()
 
