@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/http_reads.py [--backend postgis] [--wards 2000] [--groups 50000] \
         [--workers 3] [--concurrency 8] [--seconds 5] [--database URL]
 
-Builds the synthetic country of benchmarks/gaps.py (or reuses --database), starts gunicorn
-itself (`--no-control-socket`, `--workers`, on a free loopback port) and loads it from this
-process with `--concurrency` clients at once:
+Builds the synthetic country of benchmarks/gaps.py (or reuses --database), starts the
+production server itself (`mapper serve --workers --threads`, on a free loopback port) and
+loads it from this process with `--concurrency` clients at once:
 
 - repeating reader: every request after the first sends the ETag it got (If-None-Match) and
   gets a 304, as a browser or proxy revalidating does;
@@ -80,20 +80,24 @@ def prepare(args):
 
 
 def start_gunicorn(url, args):
+    """Start the production server, `mapper serve` (gunicorn, its control socket off)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark-" + "x" * 40}
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "--no-control-socket",
+        str(Path(sys.executable).parent / "mapper"),
+        "serve",
         "--workers",
         str(args.workers),
+        "--threads",
+        str(args.threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--timeout",
         "120",
-        "mapper:create_app()",
     ]
-    server = subprocess.Popen(command, env=env, cwd=HERE, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, env=env, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -198,6 +202,7 @@ def main():
     parser.add_argument("--wards", type=int, default=2000)
     parser.add_argument("--groups", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="a worker's (1: sync workers)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--miss-runs", type=int, default=5)
@@ -243,6 +248,7 @@ def main():
         "wards": args.wards,
         "groups": args.groups,
         "workers": args.workers,
+        "threads": args.threads,
         "concurrency": args.concurrency,
         "seconds_per_mode": args.seconds,
         "load_average_before": [round(v, 2) for v in load_before],

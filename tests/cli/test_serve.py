@@ -1,6 +1,7 @@
 """`mapper serve`: a real gunicorn on a free port, configured from the environment, with an
 access log that names each request's id (JSON lines when LOG_FORMAT=json)."""
 
+import gc
 import json
 import os
 import re
@@ -120,3 +121,18 @@ def test_serve_refuses_the_placeholder_secret_key(tmp_path):
     env = {**os.environ, "SECRET_KEY": "change-me", "MAPPER_INSTANCE_PATH": str(tmp_path)}
     done = subprocess.run([MAPPER, "serve"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+
+
+def test_a_worker_keeps_its_app_out_of_the_garbage_collectors_sight(monkeypatch, tmp_path):
+    from mapper.cli.serve import Server
+
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("MAPPER_INSTANCE_PATH", str(tmp_path / "instance"))
+    server = Server.__new__(Server)  # only its load(), as a worker calls it after the fork
+    before = gc.get_freeze_count()
+    try:
+        app = server.load()
+        assert app.name == "mapper"
+        assert gc.get_freeze_count() > before + 10_000  # the modules and the app's objects
+    finally:
+        gc.unfreeze()
