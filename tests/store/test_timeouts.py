@@ -6,6 +6,7 @@ connections and acknowledges what is sent, but nothing answers), then resumes th
 SIGCONT and drops the cluster.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -88,7 +89,9 @@ def frozen_postgres():
 
     def thaw():
         for pid in stopped:
-            os.kill(pid, signal.SIGCONT)
+            # A backend that was ending as it was frozen may be gone once its parent runs.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         stopped.clear()
 
     try:
