@@ -120,10 +120,10 @@ def compute_gaps(
     found = cache.get(("gaps", now, *question))
     if found is None:
         latest = cache.get(("gaps-latest", *question))
-        elsewhere = _kept_elsewhere(session, question, now) if latest is None else None
+        keeper = session.info.get(kept.KEEPER)
+        elsewhere = _kept_elsewhere(session, keeper, question, now) if latest is None else None
         started = time.perf_counter()
         found = _brought_up(session, latest or elsewhere, now, arguments, params)
-        keeper = session.info.get(kept.KEEPER)
         if keeper and _worth_keeping(elsewhere, now, time.perf_counter() - started):
             (frame, inputs, attrs, _tree), size = found  # the tree is rebuilt where needed
             keeper.put_later(
@@ -144,10 +144,9 @@ def _kept_key(question):
     )
 
 
-def _kept_elsewhere(session, question, now):
-    """Return (version, entry, size) of the answer kept in the database for `question` by
-    any process (store/kept.py) at a version up to `now`, or None."""
-    keeper = session.info.get(kept.KEEPER)
+def _kept_elsewhere(session, keeper, question, now):
+    """Return (version, entry, size) of the answer `keeper` (store/kept.py, or None) holds in
+    the database for `question`, kept by any process at a version up to `now`, or None."""
     found = keeper.get(session, _kept_key(question)) if keeper else None
     if found is None or found[0] > now:
         return None

@@ -57,9 +57,6 @@ COMPRESS_MIN_BYTES = 1024  # smaller answers fit one packet anyway
 COMPRESSIBLE_SUFFIXES = ("/json", "+json", "/xml", "+xml")
 
 
-RELEASE = config.RELEASE
-
-
 def signed_in():
     """Tell whether the request comes from a signed-in session or carries credentials."""
     return "user_id" in session or "_flashes" in session or "Authorization" in request.headers
@@ -93,7 +90,7 @@ def compressible(response):
 def _entity_tag(data_version, encoding):
     day = datetime.now(UTC).date().isoformat()
     accept = request.headers.get("Accept", "")
-    key = "\n".join((RELEASE, day, request.url, accept))
+    key = "\n".join((config.RELEASE, day, request.url, accept))
     digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
     return f"v{data_version}-{digest}" + (f"-{encoding}" if encoding else "")
 
